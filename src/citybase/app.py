@@ -1,0 +1,137 @@
+"""FastAPI app factory: mounts each module's JSON router and pages."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from citybase import __version__
+from citybase.config import get_settings
+from citybase.core.errors import TooLarge
+from citybase.db import make_session
+from citybase.web import errors
+from citybase.web.security import ANON_COOKIE, SESSION_COOKIE, public
+
+# Modules in dependency order; each may have views.py (JSON API) and pages.py (HTML).
+MODULES = [
+    "core.identity",
+    "core.audit",
+    "core.calendar",
+    "web",
+]
+
+
+class BodyLimit:
+    """Refuse request bodies over the configured size before reading them into memory."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._reject(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise TooLarge(detail={"limit_bytes": self.limit})
+            return message
+
+        await self.app(scope, limited, send)
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        err = TooLarge(detail={"limit_bytes": self.limit})
+        response = JSONResponse(err.to_dict(), status_code=err.status_code)
+        await response(scope, receive, send)
+
+
+def _vendor_dirs() -> dict[str, Path]:
+    from citybase.reference.divisions import npm_root
+
+    try:
+        root = npm_root() / "node_modules"
+    except Exception:  # noqa: BLE001 - assets are optional for API-only use
+        return {}
+    found = {"htmx": root / "htmx.org" / "dist", "echarts": root / "echarts" / "dist"}
+    return {k: v for k, v in found.items() if v.is_dir()}
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(title="citybase 城市数字底座", version=__version__,
+                  description="城市数字底座 API。错误统一为 {\"error\": {\"code\", \"message\", \"detail\"}}。")
+    errors.install(app)
+
+    @app.middleware("http")
+    async def _cookies(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        nonce = getattr(request.state, "new_anon_nonce", None)
+        if nonce:
+            response.set_cookie(ANON_COOKIE, nonce, httponly=True, samesite="lax",
+                                secure=settings.cookie_secure, max_age=86400 * 30)
+        if getattr(request.state, "clear_session_cookie", False):
+            response.delete_cookie(SESSION_COOKIE)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    @app.get("/healthz", tags=["system"], dependencies=[Depends(public)])
+    def healthz() -> dict:
+        with make_session() as s:
+            s.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": settings.db_url.split(":", 1)[0]}
+
+    for module in MODULES:
+        for room in ("views", "pages"):
+            name = f"citybase.{module}.{room}"
+            if importlib.util.find_spec(name) is not None:
+                app.include_router(importlib.import_module(name).router)
+
+    static = Path(__file__).parent / "web" / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    for key, folder in _vendor_dirs().items():
+        app.mount(f"/vendor/{key}", StaticFiles(directory=folder), name=f"vendor-{key}")
+
+    check_routes_declare_permissions(app)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def check_routes_declare_permissions(app: FastAPI) -> None:
+    """Deny by default: every route must declare a permission (or say it is public)."""
+    missing = []
+    for route in _api_routes(app.routes):
+        declared = [d.call for d in route.dependant.dependencies if hasattr(d.call, "cb_permission")]
+        if not declared:
+            missing.append(f"{sorted(route.methods)} {route.path}")
+    if missing:
+        raise RuntimeError("routes without a declared permission: " + ", ".join(missing))
+
+
+def _api_routes(routes: list) -> list[APIRoute]:
+    """Every APIRoute, including those inside included routers (FastAPI keeps them nested)."""
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif hasattr(route, "original_router"):
+            found += _api_routes(route.original_router.routes)
+    return found

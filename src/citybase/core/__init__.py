@@ -1,0 +1,1 @@
+"""Core: identity, audit ledger, errors, pagination, work calendar."""

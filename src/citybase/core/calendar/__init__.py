@@ -1,0 +1,1 @@
+"""The working-day calendar: the reference calendar plus the admin's override table."""

@@ -1,0 +1,1 @@
+"""Identity: organisations, users, roles, sessions, API tokens and the one permission check."""

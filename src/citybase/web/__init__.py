@@ -1,0 +1,1 @@
+"""Shared web pieces: templates, auth dependencies, error rendering, static assets."""
