@@ -69,7 +69,7 @@ def templates(tmp_path_factory: pytest.TempPathFactory, pg: PgCluster | None) ->
             migrate()
         else:
             run_init(admin_password="citybase2026", quiet=True)
-            load_demo()
+            load_demo(with_modules=False)
         dispose_engines()
         out[name] = home
     return out

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
@@ -17,16 +15,9 @@ from citybase import __version__
 from citybase.config import get_settings
 from citybase.core.errors import TooLarge
 from citybase.db import make_session
+from citybase.modules import rooms
 from citybase.web import errors
 from citybase.web.security import ANON_COOKIE, SESSION_COOKIE, public
-
-# Modules in dependency order; each may have views.py (JSON API) and pages.py (HTML).
-MODULES = [
-    "core.identity",
-    "core.audit",
-    "core.calendar",
-    "web",
-]
 
 
 class BodyLimit:
@@ -99,11 +90,9 @@ def create_app() -> FastAPI:
             s.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": settings.db_url.split(":", 1)[0]}
 
-    for module in MODULES:
-        for room in ("views", "pages"):
-            name = f"citybase.{module}.{room}"
-            if importlib.util.find_spec(name) is not None:
-                app.include_router(importlib.import_module(name).router)
+    for room in ("views", "pages"):
+        for mod in rooms(room):
+            app.include_router(mod.router)
 
     static = Path(__file__).parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")

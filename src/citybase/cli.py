@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -29,10 +27,6 @@ app.add_typer(audit_app, name="audit")
 
 console = Console()
 err_console = Console(stderr=True)
-
-# Modules whose cli.py adds commands: each exposes ``register(app: typer.Typer)``.
-CLI_MODULES: list[str] = []
-
 
 def friendly(fn):  # type: ignore[no-untyped-def]
     """Show a CitybaseError as a Chinese message with its stable code, exit 2."""
@@ -250,10 +244,11 @@ def audit_export(path: Path) -> None:
 
 
 def _register_modules() -> None:
-    for module in CLI_MODULES:
-        name = f"citybase.{module}.cli"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).register(app)
+    """Each module's cli.py exposes ``register(app: typer.Typer)``."""
+    from citybase.modules import rooms
+
+    for mod in rooms("cli"):
+        mod.register(app)
 
 
 _register_modules()

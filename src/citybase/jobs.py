@@ -6,14 +6,9 @@ Modules put their tasks in ``<module>/jobs.py`` and use ``huey`` from here.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from citybase.config import get_settings
-
-JOB_MODULES = ["core.audit"]
 
 
 def _make_huey() -> Huey:
@@ -27,10 +22,9 @@ huey = _make_huey()
 
 
 def load_job_modules() -> None:
-    for module in JOB_MODULES:
-        name = f"citybase.{module}.jobs"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name)
+    from citybase.modules import rooms
+
+    rooms("jobs")
 
 
 __all__ = ["huey", "crontab", "load_job_modules"]

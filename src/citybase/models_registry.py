@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
-MODEL_MODULES = [
-    "citybase.core.identity.models",
-    "citybase.core.audit.models",
-    "citybase.core.calendar.models",
-]
+from citybase.modules import rooms
 
 
 def import_all_models() -> None:
-    for name in MODEL_MODULES:
-        importlib.import_module(name)
+    rooms("models")

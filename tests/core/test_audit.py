@@ -73,12 +73,10 @@ def test_intact_ledger_verifies(db_home):
 
 def test_database_refuses_updates_and_deletes(db_home):
     _fill(2)
-    with pytest.raises(Exception, match="append-only"):
-        with get_engine().begin() as conn:
-            conn.execute(text("UPDATE audit_entry SET actor='x' WHERE seq=1"))
-    with pytest.raises(Exception, match="append-only"):
-        with get_engine().begin() as conn:
-            conn.execute(text("DELETE FROM audit_entry WHERE seq=2"))
+    with pytest.raises(Exception, match="append-only"), get_engine().begin() as conn:
+        conn.execute(text("UPDATE audit_entry SET actor='x' WHERE seq=1"))
+    with pytest.raises(Exception, match="append-only"), get_engine().begin() as conn:
+        conn.execute(text("DELETE FROM audit_entry WHERE seq=2"))
 
 
 def test_edited_entry_is_detected(db_home):

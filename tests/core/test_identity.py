@@ -93,7 +93,7 @@ def test_three_role_separation(city):
 
 
 def test_lockout_after_repeated_failures(city):
-    for i in range(4):
+    for _ in range(4):
         with session_scope() as s:
             r = identity.login(s, "gaj_staff", "wrong-password")
         assert r.error.code == "bad_credentials"

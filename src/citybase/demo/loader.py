@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from typing import Any
 
 from sqlalchemy import select
@@ -29,11 +27,7 @@ DEMO_USERS: list[tuple[str, str, Role, str]] = [
     ("grid_worker", "孙伟（网格员）", Role.GRID_WORKER, "{first_street}"),
 ]
 
-# Modules whose demo.py adds data: each exposes ``load(session, console) -> None``.
-DEMO_MODULES: list[str] = []
-
-
-def load_demo(console: Any = None) -> list[dict[str, str]]:
+def load_demo(console: Any = None, with_modules: bool = True) -> list[dict[str, str]]:
     city = get_settings().city_code
     accounts = []
     with session_scope() as s:
@@ -49,10 +43,11 @@ def load_demo(console: Any = None) -> list[dict[str, str]]:
             org = s.get(Organisation, org_code)
             accounts.append({"username": username, "role_label": ROLE_LABELS[role],
                              "org_name": org.name if org else org_code})
-    for module in DEMO_MODULES:
-        name = f"citybase.{module}.demo"
-        if importlib.util.find_spec(name) is not None:
+    if with_modules:
+        from citybase.modules import rooms
+
+        for mod in rooms("demo"):  # each module's demo.py: load(console) -> None, idempotent
             if console is not None:
-                console.print(f"加载演示数据：{module}")
-            importlib.import_module(name).load(console=console)
+                console.print(f"加载演示数据：{mod.__name__.split('.')[1]}")
+            mod.load(console=console)
     return accounts

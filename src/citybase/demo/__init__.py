@@ -1,0 +1,1 @@
+"""Deterministic synthetic data of the default city for demos, tests and benchmarks."""
