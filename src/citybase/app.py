@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -60,13 +61,14 @@ def _vendor_dirs() -> dict[str, Path]:
         root = npm_root() / "node_modules"
     except Exception:  # noqa: BLE001 - assets are optional for API-only use
         return {}
-    found = {"htmx": root / "htmx.org" / "dist", "echarts": root / "echarts" / "dist"}
+    found = {"htmx": root / "htmx.org" / "dist", "echarts": root / "echarts" / "dist",
+             "swagger": root / "swagger-ui-dist"}
     return {k: v for k, v in found.items() if v.is_dir()}
 
 
 def create_app() -> FastAPI:
     settings = get_settings()
-    app = FastAPI(title="citybase 城市数字底座", version=__version__,
+    app = FastAPI(title="citybase 城市数字底座", version=__version__, docs_url=None, redoc_url=None,
                   description="城市数字底座 API。错误统一为 {\"error\": {\"code\", \"message\", \"detail\"}}。")
     errors.install(app)
 
@@ -89,6 +91,14 @@ def create_app() -> FastAPI:
         with make_session() as s:
             s.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": settings.db_url.split(":", 1)[0]}
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(public)])
+    def docs() -> Response:
+        # served from the npm package: the city network has no CDN
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="citybase API 文档",
+                                   swagger_js_url="/vendor/swagger/swagger-ui-bundle.js",
+                                   swagger_css_url="/vendor/swagger/swagger-ui.css",
+                                   swagger_favicon_url="/vendor/swagger/favicon-32x32.png")
 
     for room in ("views", "pages"):
         for mod in rooms(room):

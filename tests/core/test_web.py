@@ -15,6 +15,11 @@ def test_healthz_and_openapi(client):
     assert client.get("/healthz").json()["status"] == "ok"
     spec = client.get("/openapi.json").json()
     assert "/api/users" in spec["paths"]
+    docs = client.get("/docs")
+    assert "/vendor/swagger/swagger-ui-bundle.js" in docs.text  # no CDN: the city network is closed
+    assert client.get("/vendor/swagger/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/vendor/htmx/htmx.min.js").status_code == 200
+    assert client.get("/vendor/echarts/echarts.min.js").status_code == 200
 
 
 def test_login_page_is_chinese_and_wrong_password_is_clear(client):
