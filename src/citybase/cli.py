@@ -36,7 +36,7 @@ def friendly(fn):  # type: ignore[no-untyped-def]
         try:
             return fn(*args, **kwargs)
         except CitybaseError as exc:
-            err_console.print(f"[red]错误[{exc.code}]：{exc.message}[/red]")
+            err_console.print(f"错误 [{exc.code}]：{exc.message}", style="red", markup=False)
             if exc.detail:
                 err_console.print(json.dumps(exc.detail, ensure_ascii=False, default=str))
             raise typer.Exit(2) from None
