@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from citybase.core.audit import service
-from citybase.core.identity.principal import SYSTEM
 from citybase.db import session_scope
 from citybase.jobs import crontab, huey
 
