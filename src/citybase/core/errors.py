@@ -19,6 +19,7 @@ class CitybaseError(Exception):
         self.detail = detail or {}
         if status_code is not None:
             self.status_code = status_code
+        self.headers: dict[str, str] = {}
         super().__init__(self.message)
 
     def to_dict(self) -> dict[str, Any]:

@@ -39,8 +39,11 @@ def error_response(request: Request, exc: CitybaseError) -> Response:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         from citybase.web.templating import render
 
-        return render(request, "error.html", {"error": exc}, status_code=exc.status_code)
-    return JSONResponse(exc.to_dict(), status_code=exc.status_code)
+        response = render(request, "error.html", {"error": exc}, status_code=exc.status_code)
+    else:
+        response = JSONResponse(exc.to_dict(), status_code=exc.status_code)
+    response.headers.update(exc.headers)
+    return response
 
 
 def install(app: FastAPI) -> None:
