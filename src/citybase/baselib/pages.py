@@ -1,0 +1,49 @@
+"""Base-library pages: overview with coverage charts, and one library's sources, winners and records."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from citybase.baselib import service
+from citybase.baselib.libraries import library
+from citybase.core.errors import CitybaseError
+from citybase.core.identity.principal import Principal
+from citybase.db import make_session, session_scope
+from citybase.web.security import requires
+from citybase.web.templating import register_nav, render
+
+router = APIRouter(prefix="/baselib", include_in_schema=False)
+register_nav("基础库", "/baselib", "baselib.read", 15)
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, principal: Principal = Depends(requires("baselib.read"))) -> Response:
+    with make_session() as s:
+        libs = service.status(s, principal)
+    return render(request, "baselib/overview.html", {"libs": libs, "flash": request.query_params.get("ok")})
+
+
+@router.get("/{key}", response_class=HTMLResponse)
+def detail(request: Request, key: str, q: str | None = None,
+           principal: Principal = Depends(requires("baselib.read"))) -> Response:
+    lib = library(key)
+    with make_session() as s:
+        sources = service.list_sources(s, key)
+        b = service.last_build(s, key)
+        history = service.builds(s, key)
+        header, rows = service.sample(s, principal, key, limit=20, record_key=q or None)
+    return render(request, "baselib/detail.html", {"lib": lib, "sources": sources, "build": b, "history": history,
+                                                   "header": header, "rows": rows, "q": q or "",
+                                                   "flash": request.query_params.get("ok"),
+                                                   "flash_kind": request.query_params.get("kind")})
+
+
+@router.post("/{key}/build", response_class=HTMLResponse)
+def rebuild(key: str, principal: Principal = Depends(requires("baselib.manage"))) -> Response:
+    try:
+        with session_scope() as s:
+            b = service.build(s, principal, key)
+    except CitybaseError as exc:
+        return RedirectResponse(f"/baselib/{key}?kind=err&ok={exc.message}", status_code=303)
+    return RedirectResponse(f"/baselib/{key}?ok=已完成第 {b.number} 次构建：{b.row_count} 条记录", status_code=303)

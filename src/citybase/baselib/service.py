@@ -1,0 +1,400 @@
+"""Build the five base libraries by merging mapped department resources.
+
+For every key (normalised: ID numbers upper-case X and 15 → 18 digits, credit codes upper-case),
+each attribute takes the value of the highest-priority source that has a present and valid value;
+equal priorities go to the fresher version. The merge is one DuckDB query over the sources'
+current Parquet versions; the result is published as a new version of the library's own
+catalogue resource (so quality, sharing and open data apply to it) and a provenance file records
+which source won each attribute of each record.
+
+A new version of any source marks the libraries that use it stale (a lake hook); the worker
+rebuilds only those (``rebuild_stale``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from citybase.baselib.libraries import LIBRARIES, Library, library
+from citybase.baselib.models import BaselibBuild, BaselibSource, BaselibState
+from citybase.baselib.schemas import BuildOut, LibraryStatus, SourceIn, SourceOut
+from citybase.catalog import service as catalog
+from citybase.catalog.schemas import FieldIn, ResourceIn
+from citybase.core.audit import service as audit
+from citybase.core.errors import BadInput, PermissionDenied
+from citybase.core.identity import service as identity
+from citybase.core.identity.principal import SYSTEM, Principal, authorize
+from citybase.db import utcnow
+from citybase.lake import service as lake
+from citybase.standards.masking import mask_value
+from citybase.standards.sql import validator_sql
+
+KEEP_PROVENANCE = 3
+_EPOCH_SCALE = 10**13  # priority dominates; within a priority the newer version (epoch ms) wins
+
+
+# ---------------------------------------------------------------- permissions
+
+def _check_manager(session: Session, principal: Principal) -> None:
+    authorize(principal, "baselib.manage")
+    if principal.is_system:
+        return
+    try:
+        bureau = identity.bureau_code(session)
+    except PermissionDenied:
+        bureau = None
+    if principal.org_code != bureau:
+        raise PermissionDenied("只有大数据管理局的数据管理员可以配置和重建基础库", code="not_bureau_officer")
+
+
+# ---------------------------------------------------------------- the library's own resource
+
+def _state(session: Session, key: str) -> BaselibState:
+    state = session.get(BaselibState, key)
+    if state is None:
+        state = BaselibState(library=key, stale=True, stale_reason="尚未构建", stale_since=utcnow(), last_build=0)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def ensure_library(session: Session, principal: Principal, key: str) -> BaselibState:
+    """Register the library as a 基础 catalogue resource of the big-data bureau (once)."""
+    lib = library(key)
+    _check_manager(session, principal)
+    state = _state(session, key)
+    if state.resource_code and catalog.find_resource(session, state.resource_code) is not None:
+        return state
+    fields = [FieldIn(name=a.name, label=a.label, data_type=a.data_type, element=a.element, grading=a.grading,
+                      nullable=a is not lib.key_attr, is_key=a is lib.key_attr, enum_values=[], position=i)
+              for i, a in enumerate(lib.all_attrs)]
+    res = catalog.create_resource(session, SYSTEM, ResourceIn(
+        name=lib.name, summary=lib.summary, class_code=lib.class_code, class_name=lib.name,
+        provider_code=identity.bureau_code(session), format="数据库表", share_type="有条件共享",
+        share_condition="政务部门依职责按需申请，个人敏感字段脱敏", share_method="接口调用；库表交换",
+        open_type="不予开放", update_cycle="每日", keywords=["基础库", lib.name], fields=fields))
+    catalog.publish_direct(session, SYSTEM, res.code)
+    state.resource_code = res.code
+    audit.record(session, principal, "baselib.register", "baselib", key, {"resource": res.code})
+    return state
+
+
+# ---------------------------------------------------------------- source mappings
+
+def _source_out(session: Session, row: BaselibSource) -> SourceOut:
+    res = catalog.find_resource(session, row.resource_code)
+    return SourceOut(id=row.id, library=row.library, resource_code=row.resource_code, key_field=row.key_field,
+                     attr_map=json.loads(row.attr_map), priority=row.priority, active=row.active,
+                     resource_name=res.name if res else "（资源不存在）")
+
+
+def list_sources(session: Session, key: str) -> list[SourceOut]:
+    library(key)
+    rows = session.execute(select(BaselibSource).where(BaselibSource.library == key)
+                           .order_by(BaselibSource.priority.desc(), BaselibSource.resource_code)).scalars()
+    return [_source_out(session, r) for r in rows]
+
+
+def set_source(session: Session, principal: Principal, key: str, data: SourceIn) -> SourceOut:
+    """Add or change how a department resource feeds a library (attribute map and priority)."""
+    lib = library(key)
+    _check_manager(session, principal)
+    res = catalog.get_resource(session, data.resource_code)
+    columns = {f.name for f in res.fields}
+    if data.key_field not in columns:
+        raise BadInput(f"资源 {res.name} 没有信息项“{data.key_field}”", code="unknown_field",
+                       detail={"field": data.key_field, "fields": sorted(columns)})
+    attrs = {a.name for a in lib.attrs}
+    for attr, col in data.attr_map.items():
+        if attr not in attrs:
+            raise BadInput(f"{lib.name} 没有属性“{attr}”", code="unknown_attribute", detail={"allowed": sorted(attrs)})
+        if not col.startswith("=") and col not in columns:
+            raise BadInput(f"资源 {res.name} 没有信息项“{col}”", code="unknown_field", detail={"field": col})
+    row = session.execute(select(BaselibSource).where(BaselibSource.library == key,
+                                                      BaselibSource.resource_code == data.resource_code)
+                          ).scalar_one_or_none()
+    if row is None:
+        row = BaselibSource(library=key, resource_code=data.resource_code, active=True)
+        session.add(row)
+    row.key_field, row.attr_map, row.priority = data.key_field, json.dumps(data.attr_map, ensure_ascii=False), data.priority
+    row.updated_at = utcnow()
+    session.flush()
+    _mark_stale(session, key, f"数据源配置变更：{res.name}")
+    audit.record(session, principal, "baselib.set_source", "baselib", key,
+                 {"resource": data.resource_code, "priority": data.priority, "attrs": sorted(data.attr_map)})
+    return _source_out(session, row)
+
+
+def remove_source(session: Session, principal: Principal, key: str, resource_code: str) -> None:
+    library(key)
+    _check_manager(session, principal)
+    row = session.execute(select(BaselibSource).where(BaselibSource.library == key,
+                                                      BaselibSource.resource_code == resource_code)
+                          ).scalar_one_or_none()
+    if row is not None:
+        session.delete(row)
+        _mark_stale(session, key, f"移除数据源 {resource_code}")
+        audit.record(session, principal, "baselib.remove_source", "baselib", key, {"resource": resource_code})
+
+
+def load_default_sources(session: Session, principal: Principal, path: Path | None = None) -> int:
+    """Apply a JSON file of default mappings (the demo's); sources whose resource is missing are skipped."""
+    path = path or Path(__file__).with_name("data") / "default_sources.json"
+    spec = json.loads(path.read_text(encoding="utf-8"))
+    n = 0
+    for key, sources in spec.items():
+        if key.startswith("_"):
+            continue
+        ensure_library(session, principal, key)
+        for s in sources:
+            if catalog.find_resource(session, s["resource"]) is None:
+                continue
+            set_source(session, principal, key, SourceIn(resource_code=s["resource"], key_field=s["key"],
+                                                         attr_map=s["map"], priority=s["priority"]))
+            n += 1
+    return n
+
+
+# ---------------------------------------------------------------- staleness
+
+def _mark_stale(session: Session, key: str, reason: str) -> None:
+    state = _state(session, key)
+    if not state.stale:
+        state.stale, state.stale_since = True, utcnow()
+    state.stale_reason = reason[:200]
+
+
+def _on_new_version(session: Session, version: Any) -> None:
+    """Lake hook: a new version of a source makes the libraries that read it stale."""
+    keys = session.execute(select(BaselibSource.library).where(
+        BaselibSource.resource_code == version.resource_code, BaselibSource.active.is_(True))).scalars().all()
+    for key in set(keys):
+        _mark_stale(session, key, f"数据源 {version.resource_code} 有新版本 v{version.number}")
+
+
+lake.on_new_version(_on_new_version)
+
+
+def stale_libraries(session: Session) -> list[str]:
+    return list(session.execute(select(BaselibState.library).where(BaselibState.stale.is_(True))
+                                .order_by(BaselibState.library)).scalars())
+
+
+def rebuild_stale(session: Session, principal: Principal = SYSTEM) -> list[BuildOut]:
+    """Rebuild only the libraries whose sources changed since their last build."""
+    built = []
+    for key in stale_libraries(session):
+        if session.execute(select(func.count()).select_from(BaselibSource)
+                           .where(BaselibSource.library == key)).scalar_one():
+            built.append(build(session, principal, key, reason=_state(session, key).stale_reason or "数据源变更"))
+    return built
+
+
+# ---------------------------------------------------------------- the merge
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _key_expr(lib: Library, col: str) -> str:
+    if lib.key_kind == "cn_id_card":
+        return f"cb_id_normalize(CAST({col} AS VARCHAR))"
+    if lib.key_kind == "uscc":
+        return f"(CASE WHEN cb_uscc_valid(upper(trim(CAST({col} AS VARCHAR)))) THEN upper(trim(CAST({col} AS VARCHAR))) END)"
+    return f"nullif(trim(CAST({col} AS VARCHAR)), '')"
+
+
+def _valid(attr: Any, col: str) -> str:
+    if attr.element in ("text", "enum"):
+        return f"nullif(trim({col}), '') IS NOT NULL"
+    return f"(nullif(trim({col}), '') IS NOT NULL AND coalesce({validator_sql(attr.element, col)}, false))"
+
+
+def _provenance_dir(key: str) -> Path:
+    d = lake.lake_dir() / "baselib" / key
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def build(session: Session, principal: Principal, key: str, reason: str = "手动重建") -> BuildOut:
+    lib = library(key)
+    _check_manager(session, principal)
+    started = time.monotonic()
+    state = ensure_library(session, principal, key)
+    sources = session.execute(select(BaselibSource).where(BaselibSource.library == key,
+                                                          BaselibSource.active.is_(True))
+                              .order_by(BaselibSource.priority.desc())).scalars().all()
+    if not sources:
+        raise BadInput(f"{lib.name} 还没有配置任何数据源", code="no_sources")
+    parts, used = [], []
+    for i, src in enumerate(sources):
+        version = lake.current_version(session, src.resource_code)
+        if version is None:
+            used.append({"resource": src.resource_code, "version": None, "rows": 0, "priority": src.priority,
+                         "note": "尚无数据"})
+            continue
+        amap = json.loads(src.attr_map)
+        cols = [f"{_key_expr(lib, _q(src.key_field))} AS _k"]
+        for a in lib.attrs:
+            target = amap.get(a.name)
+            if target is None:
+                cols.append(f"CAST(NULL AS VARCHAR) AS {_q(a.name)}")
+            elif target.startswith("="):
+                cols.append(f"{_lit(target[1:])} AS {_q(a.name)}")
+            else:
+                cols.append(f"CAST({_q(target)} AS VARCHAR) AS {_q(a.name)}")
+        rank = src.priority * _EPOCH_SCALE + int(version.created_at.timestamp() * 1000)
+        parts.append(f"SELECT {', '.join(cols)}, CAST({rank} AS HUGEINT) AS _rank, {i} AS _src "
+                     f"FROM read_parquet({_lit(lake.parquet_glob(version))})")
+        used.append({"resource": src.resource_code, "version": version.number, "rows": version.row_count,
+                     "priority": src.priority})
+    if not parts:
+        raise BadInput(f"{lib.name} 的数据源都还没有数据", code="no_source_data")
+
+    number = (state.last_build or 0) + 1
+    out_dir = _provenance_dir(key)
+    prov_file = out_dir / f"build-{number:06d}.parquet"
+    con = lake.connect()
+    try:
+        con.execute(f"CREATE TEMP VIEW src AS {' UNION ALL '.join(parts)}")
+        rejected = con.execute("SELECT count(*) FROM src WHERE _k IS NULL").fetchone()[0]
+        aggs = ["_k"]
+        for a in lib.attrs:
+            ok = _valid(a, _q(a.name))
+            aggs.append(f"arg_max({_q(a.name)}, _rank) FILTER (WHERE {ok}) AS {_q(a.name)}")
+            aggs.append(f"arg_max(_src, _rank) FILTER (WHERE {ok}) AS {_q('_src_' + a.name)}")
+            aggs.append(f"count(DISTINCT trim({_q(a.name)})) FILTER (WHERE {ok}) > 1 AS {_q('_conf_' + a.name)}")
+        con.execute(f"CREATE TEMP TABLE merged AS SELECT {', '.join(aggs)} FROM src WHERE _k IS NOT NULL GROUP BY _k")
+        con.execute(f"COPY merged TO {_lit(str(prov_file))} (FORMAT parquet, COMPRESSION zstd)")
+        total = con.execute("SELECT count(*) FROM merged").fetchone()[0]
+        winners: dict[str, dict[str, int]] = {}
+        coverage: dict[str, dict[str, Any]] = {}
+        conflicts: dict[str, int] = {}
+        for a in lib.attrs:
+            rows = con.execute(f"SELECT {_q('_src_' + a.name)}, count(*) FROM merged "
+                               f"WHERE {_q('_src_' + a.name)} IS NOT NULL GROUP BY 1").fetchall()
+            winners[a.name] = {sources[int(i)].resource_code: n for i, n in rows}
+            present = sum(n for _, n in rows)
+            coverage[a.name] = {"label": a.label, "present": present,
+                                "share": round(present / total, 4) if total else 0.0}
+            conflicts[a.name] = con.execute(f"SELECT count(*) FROM merged WHERE {_q('_conf_' + a.name)}").fetchone()[0]
+        select_cols = [f"_k AS {_q(lib.key_attr.name)}"] + [_q(a.name) for a in lib.attrs]
+        table = con.execute(f"SELECT {', '.join(select_cols)} FROM merged ORDER BY _k").to_arrow_table()
+    finally:
+        con.close()
+
+    lake_version = None
+    if table.num_rows:
+        v = lake.ingest_table(session, principal, state.resource_code, table, mode="replace",
+                              source_label=f"{lib.name} 第 {number} 次构建")
+        lake_version = v.number
+    row = BaselibBuild(library=key, number=number, built_at=utcnow(), built_by=principal.actor, reason=reason[:200],
+                       row_count=total, rejected_keys=rejected, lake_version=lake_version,
+                       sources=json.dumps(used, ensure_ascii=False), winners=json.dumps(winners, ensure_ascii=False),
+                       coverage=json.dumps(coverage, ensure_ascii=False), conflicts=json.dumps(conflicts),
+                       duration_ms=int((time.monotonic() - started) * 1000))
+    session.add(row)
+    state.last_build, state.stale, state.stale_reason, state.stale_since = number, False, "", None
+    session.flush()
+    _prune_provenance(out_dir, number)
+    audit.record(session, principal, "baselib.build", "baselib", key,
+                 {"build": number, "rows": total, "rejected_keys": rejected, "lake_version": lake_version,
+                  "reason": reason[:200]})
+    return _build_out(row)
+
+
+def _prune_provenance(out_dir: Path, newest: int) -> None:
+    for f in sorted(out_dir.glob("build-*.parquet")):
+        try:
+            n = int(f.stem.split("-")[1])
+        except (IndexError, ValueError):
+            continue
+        if n <= newest - KEEP_PROVENANCE:
+            f.unlink(missing_ok=True)
+
+
+def _build_out(row: BaselibBuild) -> BuildOut:
+    return BuildOut(library=row.library, number=row.number, built_at=row.built_at, built_by=row.built_by,
+                    reason=row.reason, row_count=row.row_count, rejected_keys=row.rejected_keys,
+                    lake_version=row.lake_version, sources=json.loads(row.sources), winners=json.loads(row.winners),
+                    coverage=json.loads(row.coverage), conflicts=json.loads(row.conflicts),
+                    duration_ms=row.duration_ms)
+
+
+# ---------------------------------------------------------------- reading
+
+def last_build(session: Session, key: str) -> BuildOut | None:
+    row = session.execute(select(BaselibBuild).where(BaselibBuild.library == key)
+                          .order_by(BaselibBuild.number.desc()).limit(1)).scalar_one_or_none()
+    return _build_out(row) if row else None
+
+
+def builds(session: Session, key: str, limit: int = 20) -> list[BuildOut]:
+    rows = session.execute(select(BaselibBuild).where(BaselibBuild.library == key)
+                           .order_by(BaselibBuild.number.desc()).limit(limit)).scalars()
+    return [_build_out(r) for r in rows]
+
+
+def status(session: Session, principal: Principal) -> list[LibraryStatus]:
+    authorize(principal, "baselib.read")
+    out = []
+    for key, lib in LIBRARIES.items():
+        state = session.get(BaselibState, key)
+        n_sources = session.execute(select(func.count()).select_from(BaselibSource)
+                                    .where(BaselibSource.library == key)).scalar_one()
+        out.append(LibraryStatus(key=key, name=lib.name, summary=lib.summary,
+                                 resource_code=state.resource_code if state else None,
+                                 stale=state.stale if state else True,
+                                 stale_reason=state.stale_reason if state else "尚未构建",
+                                 sources=n_sources, last_build=last_build(session, key)))
+    return out
+
+
+def sample(session: Session, principal: Principal, key: str, limit: int = 20,
+           record_key: str | None = None) -> tuple[list[dict[str, str]], list[list[Any]]]:
+    """Masked records with, per attribute, the source that won it."""
+    authorize(principal, "baselib.read")
+    lib = library(key)
+    b = last_build(session, key)
+    if b is None:
+        return [], []
+    path = _provenance_dir(key) / f"build-{b.number:06d}.parquet"
+    if not path.exists():
+        return [], []
+    names = {i: s["resource"] for i, s in enumerate(b.sources)}  # the build's own source order
+    con = lake.connect()
+    try:
+        where, params = "", []
+        if record_key:
+            where, params = "WHERE _k = ?", [record_key.strip().upper()]
+        cols = ["_k"] + [c for a in lib.attrs for c in (_q(a.name), _q("_src_" + a.name))]
+        rows = con.execute(f"SELECT {', '.join(cols)} FROM read_parquet({_lit(str(path))}) {where} "
+                           f"ORDER BY _k LIMIT {int(min(max(limit, 1), 200))}", params).fetchall()
+    finally:
+        con.close()
+    header = [{"name": lib.key_attr.name, "label": lib.key_attr.label}] + [
+        {"name": a.name, "label": a.label} for a in lib.attrs]
+    out = []
+    for r in rows:
+        rec = [{"value": mask_value(lib.key_attr.mask_kind or "generic", r[0]), "source": ""}]
+        for j, a in enumerate(lib.attrs):
+            v, s = r[1 + 2 * j], r[2 + 2 * j]
+            shown = mask_value(a.mask_kind, v) if (a.mask_kind and v is not None) else v
+            rec.append({"value": shown, "source": names.get(s, "") if s is not None else ""})
+        out.append(rec)
+    return header, out
+
+
+def remove_provenance(key: str) -> None:
+    shutil.rmtree(_provenance_dir(key), ignore_errors=True)

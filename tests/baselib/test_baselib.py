@@ -1,0 +1,158 @@
+"""Base-library merge: priorities, validity, freshness, key normalisation, provenance, incremental rebuild."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from citybase.baselib import service as baselib
+from citybase.baselib.schemas import SourceIn
+from citybase.catalog import service as catalog
+from citybase.catalog.schemas import FieldIn, ResourceIn
+from citybase.core.errors import BadInput, PermissionDenied
+from citybase.core.identity import service as identity
+from citybase.core.identity.principal import SYSTEM
+from citybase.db import make_session, session_scope
+from citybase.lake import service as lake
+from citybase.standards.idcard import id_check_char
+
+
+def _id(first17: str) -> str:
+    return first17 + id_check_char(first17)
+
+
+A = _id("32020219800101001")  # 崇安区 code: historical, still valid
+B = _id("32021319900202002")
+C = _id("32028119750303003")
+LEGACY15 = "320281750404004"  # 15-digit number; upgrades to 320281 19750404 004 + check
+
+
+def _person(session, name, provider, code):
+    fields = [FieldIn(name="sfzh", label="身份证号", element="cn_id_card", grading="L4", is_key=True, nullable=False,
+                      position=0),
+              FieldIn(name="xm", label="姓名", grading="L3", position=1),
+              FieldIn(name="sj", label="手机", element="mobile", grading="L3", position=2),
+              FieldIn(name="dw", label="单位", position=3)]
+    res = catalog.create_resource(session, SYSTEM, ResourceIn(
+        code=code, name=name, class_code="101009", provider_code=provider, share_condition="依职责申请",
+        fields=fields))
+    catalog.publish_direct(session, SYSTEM, res.code)
+    return res.code
+
+
+def _load(session, code, rows):
+    cols = list(zip(*rows, strict=True))
+    table = pa.table({"sfzh": cols[0], "xm": cols[1], "sj": cols[2], "dw": cols[3]})
+    return lake.ingest_table(session, SYSTEM, code, table, source_label="test")
+
+
+@pytest.fixture
+def two_sources(city):
+    with session_scope() as s:
+        gaj = _person(s, "户籍测试", "320200-gaj", "101009-0001")
+        rsj = _person(s, "参保测试", "320200-rsj", "101009-0002")
+        _load(s, gaj, [(A, "张三", "13800001111", None),
+                       (B.lower() if B.endswith("X") else B, "李四", "12345", None),  # invalid phone at 公安
+                       (LEGACY15, "王五", None, None),
+                       ("110105194912310021", "坏号码", "13900000000", None)])  # wrong check character
+        _load(s, rsj, [(A, "张叁", "13800002222", "无锡市某公司"),
+                       (B, "李四", "13911112222", "某研究所"),
+                       (_id("32028119750404004"), "王五", "13722223333", None)])
+        baselib.ensure_library(s, SYSTEM, "population")
+        baselib.set_source(s, SYSTEM, "population", SourceIn(resource_code=gaj, key_field="sfzh", priority=100,
+                                                            attr_map={"xm": "xm", "lxdh": "sj"}))
+        baselib.set_source(s, SYSTEM, "population", SourceIn(resource_code=rsj, key_field="sfzh", priority=50,
+                                                            attr_map={"xm": "xm", "lxdh": "sj", "gzdw": "dw"}))
+    return gaj, rsj
+
+
+def test_merge_picks_priority_then_validity_and_records_the_winner(two_sources):
+    gaj, rsj = two_sources
+    with session_scope() as s:
+        b = baselib.build(s, SYSTEM, "population")
+    assert b.row_count == 3  # A, B and the 15-digit number merged with its 18-digit form
+    assert b.rejected_keys == 1  # the number with a wrong check character
+    # names: 公安 (priority 100) wins everywhere; phones: 公安 wins for A, 人社 for B (公安's is invalid)
+    # and for the legacy person (公安 has none)
+    assert b.winners["xm"] == {gaj: 3}
+    assert b.winners["lxdh"] == {gaj: 1, rsj: 2}
+    assert b.winners["gzdw"] == {rsj: 2}
+    assert b.conflicts["xm"] == 1  # 张三 vs 张叁
+    assert b.coverage["lxdh"]["share"] == 1.0 and b.coverage["gzdw"]["present"] == 2
+    with make_session() as s:
+        state_code = baselib.status(s, SYSTEM)[0].resource_code
+        v = lake.current_version(s, state_code)
+        assert v.row_count == 3
+        cols, rows = lake.read_rows(v, limit=10)
+    data = {r[cols.index("gmsfhm")]: r for r in rows}
+    assert data[A][cols.index("xm")] == "张三" and data[A][cols.index("lxdh")] == "13800001111"
+    assert data[B][cols.index("lxdh")] == "13911112222"
+    assert _id("32028119750404004") in data  # 15 → 18 digits
+
+
+def test_sample_is_masked_and_shows_sources(two_sources):
+    gaj, _ = two_sources
+    with session_scope() as s:
+        baselib.build(s, SYSTEM, "population")
+    with make_session() as s:
+        staff = identity.principal_for(identity.get_user(s, "gaj_staff"), "session")
+        header, rows = baselib.sample(s, staff, "population")
+    assert header[0]["label"] == "公民身份号码"
+    shown = " ".join(str(c["value"]) for r in rows for c in r)
+    assert A not in shown and "张三" not in shown and "13800001111" not in shown
+    assert any(c["source"] == gaj for r in rows for c in r)
+
+
+def test_new_source_version_marks_only_its_libraries_stale(two_sources):
+    gaj, _ = two_sources
+    with session_scope() as s:
+        baselib.build(s, SYSTEM, "population")
+        assert "population" not in baselib.stale_libraries(s)
+        _load(s, gaj, [(A, "张三", "13800009999", None)])
+        assert "population" in baselib.stale_libraries(s)
+    with session_scope() as s:
+        built = baselib.rebuild_stale(s)
+    assert [b.library for b in built] == ["population"]
+    with session_scope() as s:
+        assert baselib.rebuild_stale(s) == []  # nothing changed since: nothing rebuilt
+        assert baselib.last_build(s, "population").number == 2
+
+
+def test_fresher_version_wins_at_equal_priority(two_sources):
+    gaj, rsj = two_sources
+    with session_scope() as s:
+        baselib.set_source(s, SYSTEM, "population", SourceIn(resource_code=gaj, key_field="sfzh", priority=50,
+                                                            attr_map={"xm": "xm", "lxdh": "sj"}))
+        _load(s, rsj, [(A, "张叁", "13800002222", "无锡市某公司")])  # 人社 now fresher
+        b = baselib.build(s, SYSTEM, "population")
+    assert b.winners["xm"][rsj] == 1
+
+
+def test_mapping_errors_and_permissions(two_sources):
+    gaj, _ = two_sources
+    with pytest.raises(BadInput) as e, session_scope() as s:
+        baselib.set_source(s, SYSTEM, "population", SourceIn(resource_code=gaj, key_field="nope", attr_map={}))
+    assert e.value.code == "unknown_field"
+    with pytest.raises(BadInput) as e, session_scope() as s:
+        baselib.set_source(s, SYSTEM, "population", SourceIn(resource_code=gaj, key_field="sfzh",
+                                                            attr_map={"shoe_size": "xm"}))
+    assert e.value.code == "unknown_attribute"
+    with make_session() as s:
+        officer = identity.principal_for(identity.get_user(s, "gaj_officer"), "session")
+    with pytest.raises(PermissionDenied), session_scope() as s:
+        baselib.build(s, officer, "population")
+
+
+def test_pages_and_api(two_sources, client):
+    from tests.conftest import csrf_of, login
+
+    login(client, "dsj_officer")
+    r = client.post("/api/baselib/population/build", headers={"X-CSRF-Token": csrf_of(client)})
+    assert r.status_code == 200 and r.json()["row_count"] == 3
+    page = client.get("/baselib", headers={"accept": "text/html"})
+    assert "人口基础库" in page.text and "关键属性覆盖率" in page.text
+    page = client.get("/baselib/population", headers={"accept": "text/html"})
+    assert "101009-0001" in page.text and "张三" not in page.text
+    r = client.get("/api/baselib/population/records")
+    assert r.json()["masked"] is True and len(r.json()["records"]) == 3
+    assert client.get("/api/baselib/nowhere/records").json()["error"]["code"] == "unknown_library"
