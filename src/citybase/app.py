@@ -6,6 +6,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
@@ -110,6 +111,7 @@ def create_app() -> FastAPI:
         app.mount(f"/vendor/{key}", StaticFiles(directory=folder), name=f"vendor-{key}")
 
     check_routes_declare_permissions(app)
+    app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 
