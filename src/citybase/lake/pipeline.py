@@ -1,0 +1,271 @@
+"""The DuckDB half of an ingest: map source columns to 信息项, cast, combine with the previous
+version (replace / append / upsert), write Parquet (zstd) into a private folder and diff against
+the previous version. Knows nothing about the database; the service moves the pointer."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from citybase.core.errors import BadInput
+from citybase.lake.readers import Source, _ident, _lit, csv_error_rows, normalise_name
+
+THREADS = int(os.environ.get("CITYBASE_LAKE_THREADS", "0")) or (os.cpu_count() or 2)
+MEMORY_LIMIT = os.environ.get("CITYBASE_LAKE_MEMORY_LIMIT", "1GB")
+ROW_GROUP_SIZE = 256 * 1024
+
+
+def connect(temp_dir: Path | None = None, macros: bool = True) -> duckdb.DuckDBPyConnection:
+    """An in-process DuckDB connection, with the standards macros registered unless ``macros=False``
+    (registering them costs ~0.2 s; the ingest pipeline itself does not need them)."""
+    con = duckdb.connect(config={"threads": THREADS, "memory_limit": MEMORY_LIMIT})
+    if temp_dir is not None:
+        con.execute(f"SET temp_directory={_lit(str(temp_dir))}")
+    if macros:
+        from citybase.standards.sql import register_macros
+
+        register_macros(con)
+    return con
+
+
+@dataclass
+class FieldSpec:
+    name: str
+    label: str = ""
+    data_type: str = "string"
+    is_key: bool = False
+    nullable: bool = True
+
+
+def cast_expr(raw: str, data_type: str) -> str:
+    """SQL turning a VARCHAR expression into the 信息项's data type (NULL when it does not parse)."""
+    if data_type == "integer":
+        return f"TRY_CAST(replace(trim({raw}), ',', '') AS BIGINT)"
+    if data_type == "decimal":
+        return f"TRY_CAST(replace(trim({raw}), ',', '') AS DOUBLE)"
+    if data_type == "date":
+        t = f"trim({raw})"
+        return (f"COALESCE(TRY_CAST({t} AS DATE), CAST(TRY_STRPTIME({t}, '%Y%m%d') AS DATE), "
+                f"CAST(TRY_STRPTIME({t}, '%Y/%m/%d') AS DATE), CAST(TRY_STRPTIME({t}, '%Y年%m月%d日') AS DATE), "
+                f"CAST(TRY_CAST({t} AS TIMESTAMP) AS DATE))")
+    if data_type == "datetime":
+        t = f"trim({raw})"
+        return (f"COALESCE(TRY_CAST({t} AS TIMESTAMP), TRY_STRPTIME({t}, '%Y%m%d%H%M%S'), "
+                f"TRY_STRPTIME({t}, '%Y/%m/%d %H:%M:%S'), TRY_STRPTIME({t}, '%Y/%m/%d %H:%M'))")
+    if data_type == "boolean":
+        return (f"CASE WHEN lower(trim({raw})) IN ('1','true','t','y','yes','是') THEN true "
+                f"WHEN lower(trim({raw})) IN ('0','false','f','n','no','否') THEN false END")
+    return raw
+
+
+SQL_TYPES = {"integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE", "datetime": "TIMESTAMP",
+             "boolean": "BOOLEAN", "string": "VARCHAR"}
+
+
+def resolve_mapping(source_columns: list[str], fields: list[FieldSpec],
+                    override: dict[str, str] | None = None) -> tuple[dict[int, str], list[dict[str, Any]]]:
+    """Map source column index → 信息项 name: by name or Chinese label (normalised), then the
+    caller's overrides (source column → 信息项 name; an empty value drops the column)."""
+    warnings: list[dict[str, Any]] = []
+    if not fields:  # a resource without 信息项 keeps the source columns, names normalised
+        return {i: normalise_name(c) for i, c in enumerate(source_columns)}, warnings
+    by_key: dict[str, str] = {}
+    for f in fields:
+        by_key.setdefault(normalise_name(f.name), f.name)
+        if f.label:
+            by_key.setdefault(normalise_name(f.label), f.name)
+    names = {f.name for f in fields}
+    mapping: dict[int, str] = {}
+    override = dict(override or {})
+    norm_src = {normalise_name(c): i for i, c in enumerate(source_columns)}
+    for i, col in enumerate(source_columns):
+        target = by_key.get(normalise_name(col))
+        if target:
+            mapping[i] = target
+    for src, target in override.items():
+        idx = source_columns.index(src) if src in source_columns else norm_src.get(normalise_name(src))
+        if idx is None:
+            raise BadInput(f"映射中的源列“{src}”不在文件中", code="unknown_source_column",
+                           detail={"column": src, "columns": source_columns})
+        if not target:
+            mapping.pop(idx, None)
+            continue
+        if target not in names:
+            raise BadInput(f"映射目标“{target}”不是该资源的信息项", code="unknown_field", detail={"field": target})
+        mapping[idx] = target
+    used: dict[str, int] = {}
+    for idx, target in sorted(mapping.items()):
+        if target in used:
+            raise BadInput(f"源列“{source_columns[used[target]]}”和“{source_columns[idx]}”都映射到了信息项“{target}”",
+                           code="duplicate_mapping", detail={"field": target})
+        used[target] = idx
+    dropped = [source_columns[i] for i in range(len(source_columns)) if i not in mapping]
+    if dropped:
+        warnings.append({"code": "unmapped_columns", "columns": dropped,
+                         "message": f"以下源列没有对应的信息项，未归集：{'、'.join(dropped)}"})
+    missing = [f.name for f in fields if f.name not in used]
+    if missing:
+        labels = {f.name: f.label for f in fields}
+        warnings.append({"code": "missing_fields", "fields": missing,
+                         "message": "文件中没有以下信息项，已置为空值：" + "、".join(f"{labels[m]}（{m}）" for m in missing)})
+    return mapping, warnings
+
+
+@dataclass
+class StageResult:
+    row_count: int
+    columns: list[str]
+    cast_failures: dict[str, int] = field(default_factory=dict)
+    rows_added: int = 0
+    rows_removed: int = 0
+    rows_changed: int = 0
+    new_rows: int = 0
+
+
+def _duck_error(con: duckdb.DuckDBPyConnection, source: Source, exc: Exception) -> BadInput:
+    msg = str(exc)
+    if source.kind == "csv":
+        rejects = csv_error_rows(con, source)
+        if rejects:
+            lines = [r["line"] for r in rejects]
+            kinds = {r["type"] for r in rejects}
+            if any("UNICODE" in k.upper() for k in kinds):
+                reason = "编码与文件其余部分不一致（文件混用了多种编码）"
+                code = "mixed_encoding"
+            elif any("COLUMNS" in k.upper() for k in kinds):
+                reason = f"列数与表头（{len(source.columns)} 列）不一致"
+                code = "ragged_rows"
+            else:
+                reason = "无法解析（引号不配对或格式错误）"
+                code = "unreadable_rows"
+            shown = "、".join(str(n) for n in lines[:20])
+            return BadInput(f"第 {shown} 行{reason}，请修正后重试；当前版本未改变", code=code,
+                            detail={"rows": rejects})
+    first = msg.split("\n", 1)[0]
+    return BadInput(f"无法读取文件：{first}", code="unreadable_file", detail={"error": msg[:500]})
+
+
+def stage_and_write(con: duckdb.DuckDBPyConnection, source: Source, mapping: dict[int, str],
+                    fields: list[FieldSpec], out_file: Path, *, mode: str,
+                    previous_glob: str | None, previous_columns: list[str] | None) -> StageResult:
+    """Stage the source, count cast failures, combine with the previous version and COPY to Parquet."""
+    if source.kind == "arrow":
+        con.register("cb_src", source.table)
+    spec = {f.name: f for f in fields}
+    targets = [(idx, name) for idx, name in sorted(mapping.items())]
+    order = [f.name for f in fields] if fields else [name for _, name in targets]
+    raw_of = {name: f"c{idx}" for idx, name in targets}
+    rel = source.relation()
+    raw_select = ", ".join(f"CAST(c{idx} AS VARCHAR) AS c{idx}" for idx, _ in targets) or "NULL AS c_none"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE staged AS SELECT {raw_select} FROM {rel}")
+    except duckdb.Error as exc:
+        raise _duck_error(con, source, exc) from None
+    new_rows = con.execute("SELECT count(*) FROM staged").fetchone()[0]
+    if new_rows == 0:
+        raise BadInput("文件只有表头，没有数据行", code="header_only")
+
+    typed_cols = []
+    cast_checks = []
+    for name in order:
+        f = spec.get(name, FieldSpec(name))
+        raw = raw_of.get(name)
+        if raw is None:
+            typed_cols.append(f"CAST(NULL AS {SQL_TYPES.get(f.data_type, 'VARCHAR')}) AS {_ident(name)}")
+            continue
+        expr = cast_expr(raw, f.data_type)
+        typed_cols.append(f"{expr} AS {_ident(name)}")
+        if f.data_type != "string":
+            cast_checks.append((name, f"count_if({raw} IS NOT NULL AND trim({raw}) <> '' AND ({expr}) IS NULL)"))
+    failures: dict[str, int] = {}
+    if cast_checks:
+        vals = con.execute("SELECT " + ", ".join(c for _, c in cast_checks) + " FROM staged").fetchone()
+        failures = {name: int(v) for (name, _), v in zip(cast_checks, vals, strict=True) if v}
+    con.execute("CREATE OR REPLACE TEMP VIEW incoming AS SELECT " + ", ".join(typed_cols) + " FROM staged")
+
+    keys = [f.name for f in fields if f.is_key]
+    if mode in ("append", "upsert") and previous_glob:
+        prev = f"read_parquet({_lit(previous_glob)})"
+        if mode == "append":
+            combined = f"SELECT * FROM {prev} UNION ALL BY NAME SELECT * FROM incoming"
+        else:
+            if not keys:
+                raise BadInput("按主键更新需要资源在目录中标明主键信息项", code="no_key_for_upsert")
+            on = " AND ".join(f"p.{_ident(k)} IS NOT DISTINCT FROM i.{_ident(k)}" for k in keys)
+            combined = (f"SELECT p.* FROM {prev} p ANTI JOIN incoming i ON {on} "
+                        f"UNION ALL BY NAME SELECT * FROM incoming")
+        cols_sql = ", ".join(_ident(c) for c in order)
+        combined = f"SELECT {cols_sql} FROM ({combined})"
+    else:
+        if mode == "upsert" and not keys:
+            raise BadInput("按主键更新需要资源在目录中标明主键信息项", code="no_key_for_upsert")
+        combined = "SELECT * FROM incoming"
+    row_count = con.execute(f"COPY ({combined}) TO {_lit(str(out_file))} "
+                            f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})").fetchone()[0]
+    con.execute("DROP TABLE IF EXISTS staged")
+    result = StageResult(row_count=int(row_count), columns=order, cast_failures=failures, new_rows=int(new_rows))
+    if previous_glob:
+        diff = diff_versions(con, previous_glob, str(out_file), order if previous_columns is None
+                             else [c for c in order if c in previous_columns], keys)
+        result.rows_added, result.rows_removed, result.rows_changed = diff
+    else:
+        result.rows_added = result.row_count
+    return result
+
+
+def diff_versions(con: duckdb.DuckDBPyConnection, old_glob: str, new_glob: str, columns: list[str],
+                  keys: list[str]) -> tuple[int, int, int]:
+    """(added, removed, changed): by key when the resource has one, else as multisets of rows."""
+    old, new = f"read_parquet({_lit(old_glob)})", f"read_parquet({_lit(new_glob)})"
+    cols = ", ".join(_ident(c) for c in columns) or "1"
+    if keys and all(k in columns for k in keys):
+        # Per key: surplus rows are added/removed; same count but different content is changed.
+        k = ", ".join(_ident(c) for c in keys)
+        sql = f"""
+        WITH o AS (SELECT hash({k}) AS kh, count(*) AS c, sum(hash({cols})::HUGEINT) AS h FROM {old} GROUP BY 1),
+             n AS (SELECT hash({k}) AS kh, count(*) AS c, sum(hash({cols})::HUGEINT) AS h FROM {new} GROUP BY 1)
+        SELECT coalesce(sum(greatest(coalesce(n.c, 0) - coalesce(o.c, 0), 0)), 0),
+               coalesce(sum(greatest(coalesce(o.c, 0) - coalesce(n.c, 0), 0)), 0),
+               count_if(n.c = o.c AND n.h <> o.h)
+        FROM n FULL OUTER JOIN o USING (kh)"""
+        a, r, c = con.execute(sql).fetchone()
+        return int(a), int(r), int(c)
+    sql = f"""
+    WITH o AS (SELECT hash({cols}) AS rh, count(*) AS c FROM {old} GROUP BY 1),
+         n AS (SELECT hash({cols}) AS rh, count(*) AS c FROM {new} GROUP BY 1)
+    SELECT coalesce(sum(greatest(coalesce(n.c, 0) - coalesce(o.c, 0), 0)), 0),
+           coalesce(sum(greatest(coalesce(o.c, 0) - coalesce(n.c, 0), 0)), 0)
+    FROM n FULL OUTER JOIN o USING (rh)"""
+    a, r = con.execute(sql).fetchone()
+    return int(a), int(r), 0
+
+
+def diff_samples(con: duckdb.DuckDBPyConnection, old_glob: str, new_glob: str, columns: list[str],
+                 keys: list[str], limit: int = 5) -> dict[str, list[dict[str, Any]]]:
+    """A few example rows per kind of change (for the diff page; the caller masks personal fields)."""
+    old, new = f"read_parquet({_lit(old_glob)})", f"read_parquet({_lit(new_glob)})"
+    cols = ", ".join(_ident(c) for c in columns)
+    out: dict[str, list[dict[str, Any]]] = {}
+
+    def fetch(sql: str) -> list[dict[str, Any]]:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+    if keys and all(k in columns for k in keys):
+        on = " AND ".join(f"a.{_ident(k)} IS NOT DISTINCT FROM b.{_ident(k)}" for k in keys)
+        out["added"] = fetch(f"SELECT {cols} FROM {new} a ANTI JOIN {old} b ON {on} LIMIT {limit}")
+        out["removed"] = fetch(f"SELECT {cols} FROM {old} a ANTI JOIN {new} b ON {on} LIMIT {limit}")
+        out["changed"] = fetch(f"SELECT a.* FROM (SELECT {cols} FROM {new}) a JOIN (SELECT {cols} FROM {old}) b "
+                               f"ON {on} WHERE hash(a.*) <> hash(b.*) LIMIT {limit}".replace("hash(a.*)",
+                               "hash(" + ", ".join(f"a.{_ident(c)}" for c in columns) + ")").replace(
+                               "hash(b.*)", "hash(" + ", ".join(f"b.{_ident(c)}" for c in columns) + ")"))
+    else:
+        out["added"] = fetch(f"SELECT {cols} FROM {new} EXCEPT ALL SELECT {cols} FROM {old} LIMIT {limit}")
+        out["removed"] = fetch(f"SELECT {cols} FROM {old} EXCEPT ALL SELECT {cols} FROM {new} LIMIT {limit}")
+        out["changed"] = []
+    return out
