@@ -1,0 +1,72 @@
+"""Headless Chromium: a visitor searches the open-data portal in Chinese and by facet, opens a dataset,
+previews it and downloads it; a logged-in user applies for 有条件开放 data and the provider approves."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import shot
+from tests.opendata.conftest import COND, N_ROWS, OPEN
+
+pytestmark = pytest.mark.browser
+
+
+def _login(page, base: str, username: str, password: str = "citybase2026") -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_portal_search_preview_and_download(od_city, live_server, page):
+    page.goto(f"{live_server}/open")
+    assert page.inner_text("#fig-datasets") == "2"
+    page.wait_for_selector("#chart-org canvas")
+    shot(page, "opendata-home")
+    page.fill(".od-hero input[name=q]", "水质")
+    page.press(".od-hero input[name=q]", "Enter")
+    page.wait_for_selector("#result-count")
+    assert page.locator(".od-hit h3 a").first.inner_text() == "测试水质开放数据"
+    shot(page, "opendata-search")
+    page.goto(f"{live_server}/open/search")
+    page.click(".od-facet a:has-text('有条件开放')")
+    page.wait_for_selector(".od-chips")
+    assert page.locator(".od-hit h3 a").all_inner_texts() == ["测试企业有条件数据"]
+    page.goto(f"{live_server}/open/search")
+    page.click(".od-hit h3 a:has-text('测试水质开放数据')")
+    page.wait_for_selector("#preview")
+    assert page.locator("#preview tr").count() == 21
+    assert "管护人电话" in page.inner_text("#withheld")
+    shot(page, "opendata-dataset")
+    with page.expect_download() as dl:
+        page.click("#downloads a:has-text('CSV（UTF-8）')")
+    path = dl.value.path()
+    rows = list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
+    assert len(rows) == N_ROWS + 1 and "keeper_phone" not in rows[0]
+    assert OPEN in dl.value.suggested_filename and dl.value.suggested_filename.startswith("测试水质开放数据")
+
+
+def test_apply_and_approve(od_city, live_server, page):
+    _login(page, live_server, "gaj_staff")
+    page.goto(f"{live_server}/open/datasets/{COND}")
+    page.fill("textarea[name=purpose]", "研究全市企业分布，用于课题报告。")
+    page.click("button:has-text('提交申请')")
+    page.wait_for_selector("text=申请已提交")
+    shot(page, "opendata-applied")
+    page.click("text=退出")
+    _login(page, live_server, "scjgj_officer")
+    page.goto(f"{live_server}/open/inbox")
+    assert "研究全市企业分布" in page.inner_text("body")
+    shot(page, "opendata-inbox")
+    page.click("button:has-text('批准')")
+    page.wait_for_selector("text=已批准")
+    page.click("text=退出")
+    _login(page, live_server, "gaj_staff")
+    page.goto(f"{live_server}/open/datasets/{COND}")
+    page.wait_for_selector("#preview")
+    assert "负责人身份证号" in page.inner_text("#withheld")
