@@ -156,3 +156,17 @@ def test_pages_and_api(two_sources, client):
     r = client.get("/api/baselib/population/records")
     assert r.json()["masked"] is True and len(r.json()["records"]) == 3
     assert client.get("/api/baselib/nowhere/records").json()["error"]["code"] == "unknown_library"
+
+
+def test_rebuild_skips_libraries_whose_sources_have_no_data(two_sources):
+    with session_scope() as s:
+        empty = _person(s, "尚未归集", "320200-mzj", "101009-0003")
+        baselib.ensure_library(s, SYSTEM, "legal_person")
+    with session_scope() as s:
+        baselib.set_source(s, SYSTEM, "legal_person", SourceIn(resource_code=empty, key_field="sfzh",
+                                                              attr_map={"mc": "xm"}))
+    with session_scope() as s:
+        built = baselib.rebuild_stale(s)
+    assert [b.library for b in built] == ["population"]
+    with make_session() as s:
+        assert "legal_person" in baselib.stale_libraries(s)

@@ -191,9 +191,16 @@ def rebuild_stale(session: Session, principal: Principal = SYSTEM) -> list[Build
     """Rebuild only the libraries whose sources changed since their last build."""
     built = []
     for key in stale_libraries(session):
-        if session.execute(select(func.count()).select_from(BaselibSource)
-                           .where(BaselibSource.library == key)).scalar_one():
-            built.append(build(session, principal, key, reason=_state(session, key).stale_reason or "数据源变更"))
+        if not session.execute(select(func.count()).select_from(BaselibSource)
+                               .where(BaselibSource.library == key)).scalar_one():
+            continue
+        try:
+            with session.begin_nested():
+                built.append(build(session, principal, key, reason=_state(session, key).stale_reason or "数据源变更"))
+        except BadInput as exc:
+            if exc.code != "no_source_data":
+                raise
+            _state(session, key).stale_reason = "数据源尚无数据，待归集后构建"
     return built
 
 

@@ -230,7 +230,7 @@ def diff_versions(con: duckdb.DuckDBPyConnection, old_glob: str, new_glob: str, 
              n AS (SELECT hash({k}) AS kh, count(*) AS c, sum(hash({cols})::HUGEINT) AS h FROM {new} GROUP BY 1)
         SELECT coalesce(sum(greatest(coalesce(n.c, 0) - coalesce(o.c, 0), 0)), 0),
                coalesce(sum(greatest(coalesce(o.c, 0) - coalesce(n.c, 0), 0)), 0),
-               count_if(n.c = o.c AND n.h <> o.h)
+               coalesce(count_if(n.c = o.c AND n.h <> o.h), 0)
         FROM n FULL OUTER JOIN o USING (kh)"""
         a, r, c = con.execute(sql).fetchone()
         return int(a), int(r), int(c)
