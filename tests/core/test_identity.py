@@ -145,3 +145,17 @@ def test_every_change_is_in_the_ledger(city):
     assert [e.action for e in entries] == ["user.create"]
     with make_session() as s:
         assert s.query(User).filter_by(username="ledger_u").one()
+
+
+def test_bulk_provisioning_with_a_precomputed_hash(city):
+    shared = identity.hash_password("shared2026x")
+    with session_scope() as s:
+        for name in ("bulk_a", "bulk_b"):
+            identity.create_user(s, SYSTEM, username=name, org_code="320213", role="grid_worker", password=None,
+                                 password_hash=shared)
+    with session_scope() as s:
+        assert identity.login(s, "bulk_b", "shared2026x").ok
+    with pytest.raises(BadInput) as e, session_scope() as s:
+        identity.create_user(s, SYSTEM, username="bulk_c", org_code="320213", role="staff", password=None,
+                             password_hash="plaintext")
+    assert e.value.code == "bad_password_hash"

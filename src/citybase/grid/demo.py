@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -72,6 +73,12 @@ def seed_demo(console: Any = None, district_codes: Sequence[str] | None = None) 
     return {"workers_created": created, "assignments": assigned_now}
 
 
+@functools.cache
+def _demo_hash() -> str:
+    """The demo accounts share a published password: hash it once, not once per account."""
+    return identity.hash_password(DEMO_PASSWORD)
+
+
 def _seed_street(street: str, codes: list[str], assigned: set[str]) -> tuple[int, int]:
     """Create the street's grid workers (gw_<street>_NN) and give each a run of ~20 grids."""
     created = assigned_now = 0
@@ -88,7 +95,8 @@ def _seed_street(street: str, codes: list[str], assigned: set[str]) -> tuple[int
                 identity.get_user(s, username)
             except NotFound:
                 identity.create_user(s, SYSTEM, username=username, org_code=street, role=Role.GRID_WORKER.value,
-                                     password=DEMO_PASSWORD, display_name=f"{org_name}网格员{k + 1:02d}")
+                                     password=None, password_hash=_demo_hash(),
+                                     display_name=f"{org_name}网格员{k + 1:02d}")
                 created += 1
             for code in codes[k * per:(k + 1) * per]:
                 if code not in assigned:

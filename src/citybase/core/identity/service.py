@@ -202,8 +202,12 @@ def users_in_org(session: Session, org_code: str, role: str | None = None) -> li
 
 
 def create_user(session: Session, principal: Principal, *, username: str, org_code: str, role: str,
-                password: str | None, display_name: str | None = None) -> User:
+                password: str | None, display_name: str | None = None, password_hash: str | None = None) -> User:
+    """``password_hash`` (a hash from ``hash_password``) lets bulk provisioning hash a shared initial
+    password once instead of once per account; it must be an argon2 hash."""
     authorize(principal, "user.manage")
+    if password_hash is not None and not password_hash.startswith("$argon2"):
+        raise BadInput("密码哈希必须是 argon2 格式", code="bad_password_hash")
     username = username.strip()
     if not USERNAME_RE.fullmatch(username):
         raise BadInput("用户名须为 3–64 位字母、数字或 _ . -", code="bad_username")
@@ -213,8 +217,10 @@ def create_user(session: Session, principal: Principal, *, username: str, org_co
         raise Conflict(f"用户名已存在：{username}", code="duplicate_username")
     if password is not None:
         check_password_policy(password)
+    if password_hash is None and password:
+        password_hash = hash_password(password)
     user = User(username=username, display_name=(display_name or username).strip(), org_code=org_code,
-                role=role_value, password_hash=hash_password(password) if password else None)
+                role=role_value, password_hash=password_hash)
     session.add(user)
     session.flush()
     audit.record(session, principal, "user.create", "user", username,
