@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -297,7 +298,9 @@ def build(session: Session, principal: Principal, key: str, reason: str = "æ‰‹åŠ
                                 "share": round(present / total, 4) if total else 0.0}
             conflicts[a.name] = con.execute(f"SELECT count(*) FROM merged WHERE {_q('_conf_' + a.name)}").fetchone()[0]
         select_cols = [f"_k AS {_q(lib.key_attr.name)}"] + [_q(a.name) for a in lib.attrs]
-        table = con.sql(f"SELECT {', '.join(select_cols)} FROM merged ORDER BY _k").to_arrow_table()
+        with warnings.catch_warnings():  # DuckDB notes the extra copy; the table is small next to the merge
+            warnings.simplefilter("ignore", UserWarning)
+            table = con.execute(f"SELECT {', '.join(select_cols)} FROM merged ORDER BY _k").to_arrow_table()
     finally:
         con.close()
 
