@@ -1,0 +1,100 @@
+"""Input and output shapes of 一网统管."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Channel = Literal["hotline", "grid", "public", "api", "open311", "sensor", "superior"]
+
+
+class PhotoIn(BaseModel):
+    filename: str = "photo.jpg"
+    content: bytes
+
+
+class IntakeIn(BaseModel):
+    channel: Channel
+    description: str = Field(min_length=1, max_length=4000)
+    type_code: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = Field(default=None, max_length=200)
+    reporter_name: str | None = Field(default=None, max_length=40)
+    reporter_phone: str | None = Field(default=None, max_length=20)
+    external_id: str | None = Field(default=None, max_length=80)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    photos: list[PhotoIn] = Field(default_factory=list)
+    auto_dispatch: bool | None = None  # None: machine channels (api, sensor, open311) dispatch at once
+
+
+class ProblemTypeIn(BaseModel):
+    code: str
+    name: str
+    kind: Literal["部件", "事件", "12345"]
+    major_code: str = ""
+    major_name: str = ""
+    minor_name: str = ""
+    sla_unit: Literal["work_hours", "work_days"] = "work_hours"
+    sign_in: float = Field(gt=0, le=1000)
+    handle: float = Field(gt=0, le=1000)
+    warn_ratio: float = Field(default=0.8, gt=0, lt=1)
+    escalation: list[str] = Field(default_factory=lambda: ["street", "district", "city"])
+    default_unit_key: str = ""
+
+
+class EventOut(BaseModel):
+    ts: datetime
+    actor: str
+    action: str
+    action_label: str
+    from_status: str | None
+    to_status: str | None
+    note: str
+    detail: dict[str, Any]
+
+
+class OrderOut(BaseModel):
+    number: str
+    channel: str
+    status: str
+    status_label: str
+    type_code: str | None
+    type_name: str
+    kind: str
+    suggested_type: str | None
+    suggested_confidence: float | None
+    description: str
+    address: str
+    lon: float | None
+    lat: float | None
+    grid_code: str | None
+    street_code: str | None
+    district_code: str | None
+    reporter_name: str  # masked unless the viewer holds the grant
+    reporter_phone: str
+    external_id: str | None
+    attributes: dict[str, Any]
+    master_number: str | None
+    main_unit: str | None
+    assist_units: list[str]
+    sla: dict[str, Any]
+    reply: str
+    received_at: datetime
+    dispatched_at: datetime | None
+    sign_due_at: datetime | None
+    signed_at: datetime | None
+    handle_due_at: datetime | None
+    closed_at: datetime | None
+    overdue: bool
+    satisfaction: str | None
+    return_count: int
+    rework_count: int
+    urge_count: int
+    escalation_level: int
+    pending_extension: dict[str, Any] | None
+    duplicates: list[str] = Field(default_factory=list)
+    timeline: list[EventOut] = Field(default_factory=list)
+    photos: list[int] = Field(default_factory=list)

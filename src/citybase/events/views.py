@@ -1,0 +1,164 @@
+"""JSON API of 一网统管 (thin: parse → service → schema), plus the Open311 router."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field
+
+from citybase.core.errors import BadInput
+from citybase.core.identity.principal import Principal, authorize
+from citybase.db import make_session, session_scope
+from citybase.events import open311, service
+from citybase.events.schemas import IntakeIn, OrderOut, PhotoIn
+from citybase.web.security import requires
+
+api = APIRouter(prefix="/api/events", tags=["一网统管"])
+
+
+class IntakeApiIn(BaseModel):
+    channel: str = "api"
+    description: str = Field(min_length=1, max_length=4000)
+    type_code: str | None = None
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    external_id: str | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    photos_base64: list[str] = Field(default_factory=list, max_length=6)
+    auto_dispatch: bool | None = None
+
+
+class ActionIn(BaseModel):
+    reason: str | None = None
+    note: str | None = None
+    type_code: str | None = None
+    main_unit: str | None = None
+    assist_units: list[str] = Field(default_factory=list)
+    master_number: str | None = None
+    passed: bool | None = None
+    result: str | None = None
+    amount: float | None = None
+    approve: bool | None = None
+
+
+def _photos(items: list[str]) -> list[PhotoIn]:
+    out = []
+    for i, raw in enumerate(items):
+        try:
+            out.append(PhotoIn(filename=f"photo{i}", content=base64.b64decode(raw, validate=True)))
+        except (binascii.Error, ValueError) as exc:
+            raise BadInput("照片须为 base64 编码", code="bad_photo_encoding") from exc
+    return out
+
+
+@api.post("/orders", status_code=201, response_model=OrderOut)
+def create_order(body: IntakeApiIn, principal: Principal = Depends(requires("events.intake"))) -> OrderOut:
+    if body.channel not in ("api", "sensor", "superior", "hotline"):
+        raise BadInput("接口渠道只能是 api、sensor、superior 或 hotline", code="bad_channel")
+    data = IntakeIn(**body.model_dump(exclude={"photos_base64"}), photos=_photos(body.photos_base64))
+    with session_scope() as s:
+        return service.intake(s, principal, data)
+
+
+@api.get("/orders")
+def list_orders(status: str | None = None, unit: str | None = None, district: str | None = None,
+                q: str | None = None, page: int = 1, size: int = Query(50, le=500),
+                principal: Principal = Depends(requires("events.read"))) -> dict[str, Any]:
+    with make_session() as s:
+        p = service.list_orders(s, principal, status=status.split(",") if status else None, unit=unit,
+                                district=district, q=q, page=page, size=size)
+        return {"total": p.total, "page": p.page, "size": p.size,
+                "items": [service.to_out(s, principal, o).model_dump(mode="json") for o in p.items]}
+
+
+@api.get("/orders/{number}", response_model=OrderOut)
+def get_order(number: str, principal: Principal = Depends(requires("events.read"))) -> OrderOut:
+    with make_session() as s:
+        return service.get_order(s, principal, number)
+
+
+ACTIONS = {
+    "triage": lambda s, p, n, b: service.triage(s, p, n, b.type_code),
+    "dispatch": lambda s, p, n, b: service.dispatch(s, p, n, b.main_unit, b.assist_units),
+    "reject": lambda s, p, n, b: service.reject(s, p, n, b.reason or ""),
+    "merge": lambda s, p, n, b: service.merge(s, p, n, b.master_number or ""),
+    "answer": lambda s, p, n, b: service.answer(s, p, n, b.note or b.reason or ""),
+    "sign": lambda s, p, n, b: service.sign(s, p, n),
+    "return": lambda s, p, n, b: service.return_order(s, p, n, b.reason or ""),
+    "start": lambda s, p, n, b: service.start(s, p, n),
+    "extension": lambda s, p, n, b: service.request_extension(s, p, n, b.amount or 0, b.reason or ""),
+    "extension_decision": lambda s, p, n, b: service.decide_extension(s, p, n, bool(b.approve)),
+    "suspend": lambda s, p, n, b: service.suspend(s, p, n, b.reason or ""),
+    "resume": lambda s, p, n, b: service.resume(s, p, n),
+    "feedback": lambda s, p, n, b: service.feedback(s, p, n, b.note or ""),
+    "verify": lambda s, p, n, b: service.verify(s, p, n, bool(b.passed), b.note or ""),
+    "callback": lambda s, p, n, b: service.callback(s, p, n, b.result or "", b.note or ""),
+    "archive": lambda s, p, n, b: service.archive(s, p, n),
+}
+
+
+@api.post("/orders/{number}/reveal-phone")
+def reveal_phone(number: str, principal: Principal = Depends(requires("events.callback"))) -> dict[str, str]:
+    authorize(principal, "events.callback")
+    with session_scope() as s:
+        return {"reporter_phone": service.reveal_phone(s, principal, number)}
+
+
+@api.post("/orders/{number}/{action}", response_model=OrderOut)
+def order_action(number: str, action: str, body: ActionIn,
+                 principal: Principal = Depends(requires("events.read"))) -> OrderOut:
+    """One transition of the flow; the service checks the role for each action."""
+    fn = ACTIONS.get(action)
+    if fn is None:
+        raise BadInput(f"未知操作：{action}", code="unknown_action", detail={"allowed": sorted(ACTIONS)})
+    with session_scope() as s:
+        fn(s, principal, number, body)
+        return service.get_order(s, principal, number)
+
+
+@api.get("/types")
+def list_types(principal: Principal = Depends(requires("events.read"))) -> list[dict[str, Any]]:
+    with make_session() as s:
+        return [{"code": t.code, "name": t.name, "kind": t.kind, "major_name": t.major_name,
+                 "sla": service.sla_of(t)} for t in service.list_problem_types(s)]
+
+
+@api.get("/suggest")
+def suggest(text: str = "", lon: float | None = None, lat: float | None = None, address: str | None = None,
+            principal: Principal = Depends(requires("events.intake"))) -> dict[str, Any]:
+    """Help at intake: type suggestions, the place (grid), and possible duplicates (并单)."""
+    with make_session() as s:
+        types = {t.code: t.name for t in service.list_problem_types(s)}
+        sugg = [{"code": c, "name": types.get(c, c), "confidence": round(p, 3)}
+                for c, p in service.suggest_types(text, top=3)] if text.strip() else []
+        place = service.locate(s, lon, lat, address)
+        dups = []
+        if sugg and lon is not None and lat is not None:
+            dups = [{"number": o.number, "description": o.description[:60], "status": service.status_label(o.status)}
+                    for o in service.find_duplicates(s, sugg[0]["code"], lon, lat)]
+        return {"suggestions": sugg, "place": place.__dict__, "duplicates": dups}
+
+
+@api.get("/stats")
+def stats(by: str = "district", principal: Principal = Depends(requires("events.stats"))) -> list[dict[str, Any]]:
+    with make_session() as s:
+        return service.stats(s, principal, by)
+
+
+@api.get("/photos/{photo_id}")
+def photo(photo_id: int, principal: Principal = Depends(requires("events.read"))) -> FileResponse:
+    with make_session() as s:
+        path, ctype = service.photo_file(s, principal, photo_id)
+    return FileResponse(path, media_type=ctype)
+
+
+router = APIRouter()
+router.include_router(api)
+router.include_router(open311.router)
