@@ -1,0 +1,166 @@
+"""Display masking per government convention (GB/T 35273-2020 §7.2, GB/T 37964).
+
+| field     | rule                                   | example                 |
+|-----------|----------------------------------------|-------------------------|
+| name      | keep the first character               | 张三丰 → 张**            |
+| ID number | keep first 6 and last 4                | 320281********1233      |
+| mobile    | keep first 3 and last 4                | 138****5678             |
+| bank card | keep first 6 and last 4                | 622202*********1234     |
+| address   | keep province / city / district        | 江苏省无锡市梁溪区****** |
+| email     | keep first character of the local part | d*****@example.com      |
+| plate     | keep first 3 and last 1                | 苏B4***0                |
+| other     | keep first and last character          | 无锡********局          |
+
+Every function accepts any value (None → None, non-strings via ``str``) and never raises.
+Masks preserve length, one ``*`` per hidden character.  Too-short values fall back to the
+generic rule so that something is always hidden.  The SQL macros ``cb_mask_*`` in
+:mod:`citybase.standards.sql` produce identical output.
+
+The address rule is a heuristic: up to three leading units ending in 省/自治区/特别行政区,
+then 市/自治州/地区/盟, then 区/县/市/旗 are kept; unit names may not contain digits, blanks or
+street-level characters (路 街 巷 号 镇 乡 村 小 社 园 苑 楼 栋 室 道), so a doubtful unit is
+masked rather than shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ._text import WS_CHARS, as_text, remove_ws, remove_ws_dash
+from .formats import MOBILE_PATTERN
+
+__all__ = [
+    "ADDRESS_PREFIX_PATTERN",
+    "MASK_KINDS",
+    "mask_address",
+    "mask_bank_card",
+    "mask_email",
+    "mask_generic",
+    "mask_id_number",
+    "mask_mobile",
+    "mask_name",
+    "mask_plate",
+    "mask_value",
+]
+
+_UNIT = "[^省市区县旗盟路街巷号镇乡村小社园苑楼栋室道0-9" + WS_CHARS + "]"
+ADDRESS_PREFIX_PATTERN = (
+    f"^(?:{_UNIT}{{1,7}}?(?:省|自治区|特别行政区))?"
+    f"(?:{_UNIT}{{1,9}}?(?:自治州|地区|市|盟))?"
+    f"(?:{_UNIT}{{1,15}}?(?:区|县|市|旗))?"
+)
+_ADDRESS_PREFIX = re.compile(ADDRESS_PREFIX_PATTERN)
+_MOBILE = re.compile(MOBILE_PATTERN)
+_PLATE_DROP = {ord("·"): None, ord("-"): None, **{ord(c): None for c in WS_CHARS}}
+
+
+def _keep(s: str, head: int, tail: int) -> str:
+    """Keep ``head`` and ``tail`` characters, star the middle; generic rule if too short."""
+    n = len(s)
+    if n <= head + tail:
+        return mask_generic(s)
+    return s[:head] + "*" * (n - head - tail) + (s[n - tail :] if tail else "")
+
+
+def mask_generic(value: object) -> str | None:
+    """Keep the first and last character ('' stays '', 1 char → '*', 2 chars → 'a*')."""
+    s = as_text(value)
+    if s is None:
+        return None
+    n = len(s)
+    if n <= 1:
+        return "*" * n
+    if n == 2:
+        return s[0] + "*"
+    return s[0] + "*" * (n - 2) + s[-1]
+
+
+def mask_name(value: object) -> str | None:
+    """张三丰 → 张**; a one-character name becomes '*'."""
+    s = as_text(value)
+    if s is None:
+        return None
+    s = s.strip(WS_CHARS)
+    n = len(s)
+    if n <= 1:
+        return "*" * n
+    return s[0] + "*" * (n - 1)
+
+
+def mask_id_number(value: object) -> str | None:
+    """Keep the first 6 and last 4 characters: 320281********1233."""
+    s = as_text(value)
+    return None if s is None else _keep(remove_ws(s), 6, 4)
+
+
+def mask_mobile(value: object) -> str | None:
+    """138****5678 (a +86/0086 prefix is dropped first); other numbers keep 3 + 4."""
+    s = as_text(value)
+    if s is None:
+        return None
+    s = remove_ws_dash(s)
+    if _MOBILE.fullmatch(s):
+        s = s[-11:]
+    return _keep(s, 3, 4)
+
+
+def mask_bank_card(value: object) -> str | None:
+    """Keep the first 6 and last 4 digits."""
+    s = as_text(value)
+    return None if s is None else _keep(remove_ws_dash(s), 6, 4)
+
+
+def mask_email(value: object) -> str | None:
+    """d*****@example.com: first character of the local part, domain kept."""
+    s = as_text(value)
+    if s is None:
+        return None
+    s = s.strip(WS_CHARS)
+    at = s.find("@")
+    if at <= 0:
+        return mask_generic(s)
+    local = s[:at]
+    return local[0] + "*" * (len(local) - 1) + s[at:] if len(local) > 1 else "*" + s[at:]
+
+
+def mask_plate(value: object) -> str | None:
+    """苏B45670 → 苏B4***0 (separators · and - removed)."""
+    s = as_text(value)
+    return None if s is None else _keep(s.translate(_PLATE_DROP), 3, 1)
+
+
+def mask_address(value: object) -> str | None:
+    """Keep province / city / district, star the rest: 江苏省无锡市梁溪区******."""
+    s = as_text(value)
+    if s is None:
+        return None
+    s = s.strip(WS_CHARS)
+    m = _ADDRESS_PREFIX.match(s)
+    prefix = m.group(0) if m else ""
+    if not prefix:  # nothing recognised: keep only the first character (if there is more than one)
+        return s[:1] + "*" * (len(s) - 1) if len(s) > 1 else "*" * len(s)
+    return prefix + "*" * (len(s) - len(prefix))
+
+
+MASK_KINDS: dict[str, Callable[[object], str | None]] = {
+    "name": mask_name,
+    "cn_id_card": mask_id_number,
+    "mobile": mask_mobile,
+    "bank_card": mask_bank_card,
+    "address": mask_address,
+    "email": mask_email,
+    "plate": mask_plate,
+}
+
+
+def mask_value(kind: str, value: object) -> str | None:
+    """Mask ``value`` by ``kind`` (see :data:`MASK_KINDS`); unknown kinds use the generic rule."""
+    if value is None:
+        return None
+    try:
+        fn = MASK_KINDS.get(str(kind), mask_generic)
+        return fn(value)
+    except Exception:  # never raise on odd input: hide everything instead
+        s = as_text(value) or ""
+        return "*" * len(s)
