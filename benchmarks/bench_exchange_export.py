@@ -164,7 +164,7 @@ def run_http(base: str, token: str, grant_id: int) -> tuple[int, int, float]:
     with httpx.stream("GET", f"{base}/api/exchange/data/303001-9999/export.csv", params={"grant_id": grant_id},
                       headers={"Authorization": f"Bearer {token}"}, timeout=600) as r:
         r.raise_for_status()
-        for chunk in r.iter_raw():
+        for chunk in r.iter_bytes():  # decoded, should any proxy compress it
             nbytes += len(chunk)
             newlines += chunk.count(b"\n")
     return newlines - 1, nbytes, time.perf_counter() - t

@@ -6,6 +6,7 @@ Starts `citybase serve` on a fresh home with the reference data and demo account
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -25,10 +26,8 @@ CLI = str(Path(sys.executable).with_name("citybase"))
 def rss_mb(proc: psutil.Process) -> float:
     total = proc.memory_info().rss
     for child in proc.children(recursive=True):
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += child.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return total / 1024 / 1024
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
@@ -53,6 +53,25 @@ class BodyLimit:
         err = TooLarge(detail={"limit_bytes": self.limit})
         response = JSONResponse(err.to_dict(), status_code=err.status_code)
         await response(scope, receive, send)
+
+
+class SelectiveGZip:
+    """GZip pages, JSON and map GeoJSON, but not data downloads: those are streamed at full speed
+    (compressing a 100 MB CSV export on the fly would cost more CPU than the export itself)."""
+
+    SKIP_SUFFIXES = (".csv", ".parquet", ".zip", ".xlsx", ".jsonl", ".ttl")
+    SKIP_PARTS = ("/export", "/download")
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 2048) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=5)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if path.endswith(self.SKIP_SUFFIXES) or any(p in path for p in self.SKIP_PARTS):
+            await self.app(scope, receive, send)
+        else:
+            await self.gzip(scope, receive, send)
 
 
 def _vendor_dirs() -> dict[str, Path]:
@@ -111,7 +130,7 @@ def create_app() -> FastAPI:
         app.mount(f"/vendor/{key}", StaticFiles(directory=folder), name=f"vendor-{key}")
 
     check_routes_declare_permissions(app)
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    app.add_middleware(SelectiveGZip, minimum_size=2048)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 

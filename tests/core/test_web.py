@@ -128,3 +128,24 @@ def test_every_route_declares_a_permission():
 
     with pytest.raises(RuntimeError, match="/leak"):
         check_routes_declare_permissions(app)
+
+
+def test_pages_are_compressed_but_data_downloads_are_not(client):
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from citybase.app import SelectiveGZip
+
+    page = client.get("/login", headers={"accept": "text/html", "accept-encoding": "gzip"})
+    assert page.headers.get("content-encoding") == "gzip"
+    body = "编号,名称\n" * 5000
+
+    def handler(request):
+        return PlainTextResponse(body)
+
+    inner = Starlette(routes=[Route("/api/exchange/data/x/export.csv", handler), Route("/open/page", handler)])
+    c = TestClient(SelectiveGZip(inner))
+    export = c.get("/api/exchange/data/x/export.csv", headers={"accept-encoding": "gzip"})
+    assert "content-encoding" not in export.headers and export.text == body
+    assert c.get("/open/page", headers={"accept-encoding": "gzip"}).headers["content-encoding"] == "gzip"
