@@ -47,11 +47,7 @@ def _check_manager(session: Session, principal: Principal) -> None:
     authorize(principal, "baselib.manage")
     if principal.is_system:
         return
-    try:
-        bureau = identity.bureau_code(session)
-    except PermissionDenied:
-        bureau = None
-    if principal.org_code != bureau:
+    if not identity.in_bureau(session, principal):
         raise PermissionDenied("只有大数据管理局的数据管理员可以配置和重建基础库", code="not_bureau_officer")
 
 

@@ -271,10 +271,7 @@ def _check_provider(principal: Principal, provider_code: str) -> None:
 
 
 def is_bureau(session: Session, principal: Principal) -> bool:
-    try:
-        return principal.org_code is not None and principal.org_code == identity.bureau_code(session)
-    except PermissionDenied:
-        return False
+    return identity.in_bureau(session, principal)
 
 
 def _check_reviewer(session: Session, principal: Principal) -> None:

@@ -114,10 +114,7 @@ def _org_names(session: Session) -> dict[str, str]:
 
 
 def is_bureau(session: Session, principal: Principal) -> bool:
-    try:
-        return bool(principal.org_code) and principal.org_code == identity.bureau_code(session)
-    except PermissionDenied:
-        return False
+    return identity.in_bureau(session, principal)
 
 
 def _require_org(principal: Principal) -> str:

@@ -108,15 +108,6 @@ def _fields(res: Any) -> list[FieldSpec]:
     return [FieldSpec(f.name, f.label, f.data_type, f.is_key, f.nullable) for f in fields]
 
 
-def _is_bureau_officer(session: Session, principal: Principal) -> bool:
-    if principal.role != "data_officer" or not principal.org_code:
-        return False
-    try:
-        return principal.org_code == identity.bureau_code(session)
-    except PermissionDenied:
-        return False
-
-
 def check_ingest(session: Session, principal: Principal, res: Any) -> None:
     authorize(principal, "lake.ingest")
     if principal.is_system:
@@ -130,7 +121,7 @@ def can_read(session: Session, principal: Principal, res: Any) -> bool:
     if not principal.can("lake.read"):
         return False
     return (principal.is_system or principal.org_code == res.provider_code
-            or _is_bureau_officer(session, principal))
+            or identity.is_bureau_officer(session, principal))
 
 
 def check_read(session: Session, principal: Principal, code: str) -> Any:
@@ -573,7 +564,7 @@ def create_upload(session: Session, principal: Principal, resource_code: str, fi
 def get_job(session: Session, principal: Principal, job_id: int) -> IngestJobOut:
     job = session.get(LakeIngestJob, job_id)
     if job is None or (not principal.is_system and job.created_by != principal.actor
-                       and not _is_bureau_officer(session, principal)):
+                       and not identity.is_bureau_officer(session, principal)):
         raise NotFound("找不到该归集任务", code="unknown_job")
     return _job_out(job)
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from citybase.core.errors import BadInput, CitybaseError, NotFound
+from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
 from citybase.lake import service as lake
@@ -45,7 +46,7 @@ def objections(request: Request, box: str = "inbox", status: str = "",
                principal: Principal = Depends(requires("objection.read"))) -> Response:
     with make_session() as s:
         items = service.list_objections(s, principal, box=box, status=status or None)
-        bureau = service._is_bureau_officer(s, principal)
+        bureau = identity.is_bureau_officer(s, principal)
     return render(request, "quality/objections.html", {"items": items, "box": box, "status": status,
                                                        "statuses": OBJECTION_STATUS, "bureau": bureau,
                                                        "scopes": SCOPES})
@@ -151,7 +152,7 @@ def report_page(request: Request, code: str, version: int | None = None, flash: 
         trend = service.trend(s, code)
         rules = service.list_rules(s, code)
         can_edit = principal.can("quality.rule_edit") and (
-            principal.is_system or principal.org_code == res.provider_code or service._is_bureau_officer(s, principal))
+            principal.is_system or principal.org_code == res.provider_code or identity.is_bureau_officer(s, principal))
         can_read_data = lake.can_read(s, principal, res)
     labels = {f.name: f.label for f in res.fields}
     chart = {

@@ -44,18 +44,9 @@ def _resource(session: Session, code: str) -> Any:
     return catalog.get_resource(session, code)
 
 
-def _is_bureau_officer(session: Session, principal: Principal) -> bool:
-    if principal.role != "data_officer" or not principal.org_code:
-        return False
-    try:
-        return principal.org_code == identity.bureau_code(session)
-    except PermissionDenied:
-        return False
-
-
 def _check_steward(session: Session, principal: Principal, res: Any) -> None:
     authorize(principal, "quality.rule_edit")
-    if principal.is_system or principal.org_code == res.provider_code or _is_bureau_officer(session, principal):
+    if principal.is_system or principal.org_code == res.provider_code or identity.is_bureau_officer(session, principal):
         return
     raise PermissionDenied("只有数据提供部门或大数据管理局的数据管理员可以维护质量规则", code="not_steward")
 
@@ -313,7 +304,7 @@ def _set_out(row: ConflictSet) -> ConflictSetOut:
 def create_conflict_set(session: Session, principal: Principal, data: ConflictSetIn) -> ConflictSetOut:
     """Declare that several resources carry the same attribute for the same key, with source priority."""
     authorize(principal, "quality.rule_edit")
-    if not (principal.is_system or _is_bureau_officer(session, principal)):
+    if not (principal.is_system or identity.is_bureau_officer(session, principal)):
         raise PermissionDenied("一数一源的来源优先级由大数据管理局的数据管理员设定", code="not_bureau")
     for m in data.members:
         res = _resource(session, m.resource_code)
@@ -525,7 +516,7 @@ def get_objection(session: Session, principal: Principal, objection_id: int) -> 
     authorize(principal, "objection.read")
     o = _load_objection(session, objection_id)
     if not (principal.is_system or o.raised_by == principal.actor or principal.org_code in (o.provider_code,
-            o.raised_org) or _is_bureau_officer(session, principal)):
+            o.raised_org) or identity.is_bureau_officer(session, principal)):
         raise NotFound("找不到该数据异议", code="unknown_objection")
     return _objection_out(session, o, True)
 
@@ -540,7 +531,7 @@ def list_objections(session: Session, principal: Principal, *, box: str = "inbox
     elif box == "outbox":
         stmt = stmt.where(Objection.raised_by == principal.actor)
     elif box == "all":
-        if not (principal.is_system or _is_bureau_officer(session, principal)):
+        if not (principal.is_system or identity.is_bureau_officer(session, principal)):
             raise PermissionDenied("只有大数据管理局的数据管理员可以查看全部异议", code="not_bureau")
     else:
         raise BadInput("box 只能是 inbox、outbox 或 all", code="bad_box")

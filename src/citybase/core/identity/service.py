@@ -423,6 +423,21 @@ def ensure_admin(session: Session, password: str, username: str = "admin", org_c
     return True
 
 
+def in_bureau(session: Session, principal: Principal) -> bool:
+    """Whether ``principal`` works at the city's big-data bureau (False before init)."""
+    if not principal.org_code:
+        return False
+    try:
+        return principal.org_code == bureau_code(session)
+    except PermissionDenied:
+        return False
+
+
+def is_bureau_officer(session: Session, principal: Principal) -> bool:
+    """A data officer (首席数据官) of the big-data bureau: reviews, overviews, cross-department reads."""
+    return principal.role == Role.DATA_OFFICER.value and in_bureau(session, principal)
+
+
 def bureau_code(session: Session) -> str:
     """The city's big-data bureau (市大数据管理局), or the city itself before it exists."""
     from citybase.reference.departments import BUREAU_KEY

@@ -30,12 +30,7 @@ def _bureau(session: Session) -> str:
 
 
 def is_bureau_officer(session: Session, principal: Principal) -> bool:
-    if principal.role != "data_officer" or not principal.org_code:
-        return False
-    try:
-        return principal.org_code == _bureau(session)
-    except PermissionDenied:
-        return False
+    return identity.is_bureau_officer(session, principal)
 
 
 # --------------------------------------------------------------------------- ratings & comments
