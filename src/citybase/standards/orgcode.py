@@ -27,7 +27,8 @@ def org_code_check_char(body8: str) -> str:
 
 
 def normalize_org_code(value: str) -> str | None:
-    """``XXXXXXXX-C`` for a valid code (with or without the hyphen), else None."""
+    """The code as 8 body characters, a hyphen and the check character (input with or without the
+    hyphen), or None when it is not a valid code."""
     s = as_text(value)
     if s is None:
         return None
