@@ -225,7 +225,9 @@ def map_sql(rule: Rule, derive: Any = None) -> tuple[str, str] | None:
         gender = rule.columns[2] if len(rule.columns) > 2 else None
         valid = d(element_sql("cn_id_card", _txt(idc)))
         # A valid number (18 digits, or 15 legacy digits) carries its birth date and sex digit.
-        s_ = f"replace(regexp_replace({_txt(idc)}, '\\s', '', 'g'), 'x', 'X')"
+        # Spaces removed only where the length says there may be some (regexp per row is costly).
+        s_ = d(f"(CASE WHEN length({_txt(idc)}) IN (15, 18) THEN {_txt(idc)} "
+               f"ELSE regexp_replace({_txt(idc)}, '\\s', '', 'g') END)")
         birth8 = f"(CASE WHEN length({s_}) = 15 THEN '19' || substr({s_}, 7, 6) ELSE substr({s_}, 7, 8) END)"
         sexd = f"(CASE WHEN length({s_}) = 15 THEN substr({s_}, 15, 1) ELSE substr({s_}, 17, 1) END)"
         missing = f"(NOT coalesce({valid}, false)"
@@ -337,14 +339,16 @@ def _fetch_samples(con: duckdb.DuckDBPyConnection, ctx: Context, rule: Rule, whe
     return out
 
 
-FLAGS = "__cb_quality_flags"
-DERIVED = "__cb_quality_derived"
-
-
 def run(con: duckdb.DuckDBPyConnection, rules: list[Rule], ctx: Context) -> list[RuleResult]:
-    """Evaluate ``rules`` over ``ctx.relation``. Every column-map rule is computed in ONE pass that
-    writes a boolean flag per rule (expensive standards macros compiled once each), then counted;
-    sample rows are looked up by row number only for rules that failed."""
+    """Evaluate ``rules`` over ``ctx.relation``. Every column-map rule is counted in ONE scan:
+
+    * the innermost projection computes each expensive standards expression once (``derive``);
+    * the middle projection turns each rule into two booleans (missing, unexpected) over those
+      columns — conjunctions are cheap there, whereas around a macro they would stop DuckDB from
+      sharing its subexpressions and cost 5× more;
+    * the aggregate counts them and keeps the first failing row numbers of each rule.
+
+    Sample rows are then fetched by row number in one more scan, only for rules that failed."""
     results: dict[str, RuleResult] = {}
     derived: dict[str, str] = {}
     ensure_lookup_tables(con)
@@ -352,38 +356,33 @@ def run(con: duckdb.DuckDBPyConnection, rules: list[Rule], ctx: Context) -> list
     def derive(expr: str) -> str:
         return derived.setdefault(expr, f"__d{len(derived)}")
 
-    mapped = [(r, map_sql(r, derive)) for r in rules]
-    flag_cols = []
-    index: list[tuple[Rule, int]] = []
-    for r, m in mapped:
+    index: list[Rule] = []
+    flag_cols: list[str] = []
+    for r in rules:
+        m = map_sql(r, derive)
         if m is None:
             continue
         i = len(index)
-        index.append((r, i))
+        index.append(r)
         flag_cols += [f"{m[0]} AS m{i}", f"{m[1]} AS b{i}"]
-    # Expensive expressions are materialised once (a subquery alias would be inlined into every use).
-    if derived:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {DERIVED} AS SELECT "
-                    + ", ".join(f"{expr} AS {alias}" for expr, alias in derived.items())
-                    + f" FROM {ctx.relation} t0")
-        source = f"{ctx.relation} t POSITIONAL JOIN {DERIVED}"
+    n = 0
+    if index:
+        inner = f"SELECT t.*{''.join(f', {expr} AS {alias}' for expr, alias in derived.items())} FROM {ctx.relation} t"
+        middle = f"SELECT _row, {', '.join(flag_cols)} FROM ({inner})"
+        aggs = ["count(*)"] + [f"count_if(m{i}), count_if(b{i}), min(if(b{i}, _row, NULL), {SAMPLE_ROWS})"
+                               for i in range(len(index))]
+        row = con.execute(f"SELECT {', '.join(aggs)} FROM ({middle})").fetchone()
+        n = int(row[0])
+        failing: dict[int, list[int]] = {}
+        for i, r in enumerate(index):
+            results[r.key] = RuleResult(r, n, int(row[1 + 3 * i]), int(row[2 + 3 * i]))
+            if row[2 + 3 * i]:
+                failing[i] = [int(x) for x in row[3 + 3 * i] or []]
+        if failing:
+            _attach_samples(con, ctx, [(index[i], rows) for i, rows in failing.items()], results)
     else:
-        source = f"{ctx.relation} t"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {FLAGS} AS SELECT t._row"
-                f"{', ' + ', '.join(flag_cols) if flag_cols else ''} FROM {source}")
-    con.execute(f"DROP TABLE IF EXISTS {DERIVED}")
-    aggs = ["count(*)"] + [f"count_if(m{i}), count_if(b{i})" for _, i in index]
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM {FLAGS}").fetchone()
-    n = int(row[0])
+        n = int(con.execute(f"SELECT count(*) FROM {ctx.relation} t").fetchone()[0])
     ctx.row_count = n
-    for r, i in index:
-        res = RuleResult(r, n, int(row[1 + 2 * i]), int(row[2 + 2 * i]))
-        if res.unexpected_count:
-            src = (f"{ctx.relation} t SEMI JOIN (SELECT _row FROM {FLAGS} WHERE b{i} ORDER BY _row "
-                   f"LIMIT {SAMPLE_ROWS}) f ON t._row = f._row")
-            res.samples = _fetch_samples(con, ctx, r, "true", from_sql=src)
-        results[r.key] = res
-    con.execute(f"DROP TABLE IF EXISTS {FLAGS}")
     for r in rules:
         if r.key in results:
             continue
@@ -392,6 +391,20 @@ def run(con: duckdb.DuckDBPyConnection, rules: list[Rule], ctx: Context) -> list
         except duckdb.Error as exc:
             results[r.key] = RuleResult(r, n, 0, 0, error=str(exc).split("\n", 1)[0][:300])
     return [results[r.key] for r in rules]
+
+
+def _attach_samples(con: duckdb.DuckDBPyConnection, ctx: Context, failing: list[tuple[Rule, list[int]]],
+                    results: dict[str, RuleResult]) -> None:
+    """Fetch the sample rows of every failing rule in one scan, masked."""
+    wanted = sorted({n for _, rows in failing for n in rows})
+    cols = list(dict.fromkeys([*ctx.key_columns, *[c for r, _ in failing for c in r.columns if c]]))
+    sel = ", ".join(["t._row", *[f"t.{_q(c)}" for c in cols]])
+    fetched = {int(row[0]): dict(zip(cols, row[1:], strict=True)) for row in con.execute(
+        f"SELECT {sel} FROM {ctx.relation} t WHERE t._row IN ({', '.join(map(str, wanted))})").fetchall()}
+    for r, rows in failing:
+        keep = list(dict.fromkeys([*ctx.key_columns, *[c for c in r.columns if c]]))
+        results[r.key].samples = [{"row": n, "values": mask_row({c: fetched[n][c] for c in keep}, ctx.mask_kinds)}
+                                  for n in rows if n in fetched]
 
 
 def _special(con: duckdb.DuckDBPyConnection, r: Rule, ctx: Context, n: int) -> RuleResult:
