@@ -22,7 +22,6 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
@@ -37,6 +36,7 @@ from citybase.lake.models import LakeIngestJob, LakePointer, LakeSqlSource, Lake
 from citybase.lake.pipeline import FieldSpec
 from citybase.lake.readers import Source
 from citybase.lake.schemas import DiffOut, IngestJobOut, Preview, SqlSourceIn, SqlSourceOut, VersionOut
+from citybase.standards.crypto import sm3_stream
 
 log = logging.getLogger("citybase.lake")
 KEEP_VERSIONS = int(os.environ.get("CITYBASE_LAKE_KEEP_VERSIONS", "10"))
@@ -269,16 +269,45 @@ def diff(session: Session, resource_code: str, old: int | None, new: int) -> Dif
 # --------------------------------------------------------------------------- ingest
 
 class _Hasher:
+    """SM3 of the input, with byte count. ``update_from_file`` hashes a whole file in a background
+    thread (OpenSSL releases the GIL), overlapping with DuckDB's work; ``hexdigest`` waits for it."""
+
     def __init__(self) -> None:
-        self._h = hashes.Hash(hashes.SM3())
+        self._h = sm3_stream()
         self.n = 0
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
 
     def update(self, data: bytes) -> None:
+        self._join()
         self._h.update(data)
         self.n += len(data)
 
+    def update_from_file(self, path: Path) -> None:
+        self._join()
+
+        def work() -> None:
+            try:
+                with open(path, "rb") as fh:
+                    while buf := fh.read(8 << 20):
+                        self._h.update(buf)
+                        self.n += len(buf)
+            except BaseException as exc:  # noqa: BLE001 - re-raised by hexdigest
+                self._error = exc
+
+        self._thread = threading.Thread(target=work, name="citybase-sm3", daemon=True)
+        self._thread.start()
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+
     def hexdigest(self) -> str:
-        return self._h.finalize().hex()
+        self._join()
+        return self._h.hexdigest()
 
 
 def preview_file(session: Session, principal: Principal, resource_code: str, path: Path, *,
