@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from citybase import __version__
@@ -55,6 +56,43 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class SecurityHeaders:
+    """Security headers on every response, and the cookies request handlers asked for through
+    ``request.state`` (the anonymous-visitor nonce; clearing a dead session). Plain ASGI: the
+    ``@app.middleware("http")`` form costs a task and a response copy per request."""
+
+    HEADERS = ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+               (b"referrer-policy", b"same-origin"))
+
+    def __init__(self, app: ASGIApp, cookie_secure: bool = False) -> None:
+        self.app = app
+        self.cookie_secure = cookie_secure
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in self.HEADERS:
+                    if name.decode() not in headers:
+                        headers.append(name.decode(), value.decode())
+                state = scope.get("state") or {}
+                cookies = Response()
+                if state.get("new_anon_nonce"):
+                    cookies.set_cookie(ANON_COOKIE, state["new_anon_nonce"], httponly=True, samesite="lax",
+                                       secure=self.cookie_secure, max_age=86400 * 30)
+                if state.get("clear_session_cookie"):
+                    cookies.delete_cookie(SESSION_COOKIE)
+                for value in cookies.headers.getlist("set-cookie"):
+                    headers.append("set-cookie", value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 class SelectiveGZip:
     """GZip pages, JSON and map GeoJSON, but not data downloads: those are streamed at full speed
     (compressing a 100 MB CSV export on the fly would cost more CPU than the export itself)."""
@@ -92,20 +130,6 @@ def create_app() -> FastAPI:
                   description="城市数字底座 API。错误统一为 {\"error\": {\"code\", \"message\", \"detail\"}}。")
     errors.install(app)
 
-    @app.middleware("http")
-    async def _cookies(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        nonce = getattr(request.state, "new_anon_nonce", None)
-        if nonce:
-            response.set_cookie(ANON_COOKIE, nonce, httponly=True, samesite="lax",
-                                secure=settings.cookie_secure, max_age=86400 * 30)
-        if getattr(request.state, "clear_session_cookie", False):
-            response.delete_cookie(SESSION_COOKIE)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
-
     @app.get("/healthz", tags=["system"], dependencies=[Depends(public)])
     def healthz() -> dict:
         with make_session() as s:
@@ -132,6 +156,7 @@ def create_app() -> FastAPI:
     check_routes_declare_permissions(app)
     app.add_middleware(SelectiveGZip, minimum_size=2048)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders, cookie_secure=settings.cookie_secure)
     return app
 
 
