@@ -6,8 +6,10 @@ reported too. The server runs under uvicorn with several workers; a separate loa
 process sends a bounded number of requests over loopback with a fixed concurrency. Baseline in
 the same run: the same server's /healthz (one SELECT 1) — the cost of the HTTP stack alone.
 
-    .venv/bin/python benchmarks/bench_events_intake.py [--backends postgres,sqlite] [--requests 6000]
-        [--workers 2] [--concurrency 32] [--classify-share 0.2]
+    .venv/bin/python benchmarks/bench_events_intake.py [--backends postgres,sqlite]
+        [--workers 2] [--concurrency 32] [--classify-share 0.2] [--seconds 20]
+Load comes from wrk (Debian package), not from Python: an asyncio client on the same two cores
+saturated before the server did (it capped even /healthz at ~200/s).
 Writes benchmarks/results/bench_events_intake.json.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -74,54 +77,54 @@ def prepare(home: Path, db_url: str | None, grids: bool = True) -> str:
     return token
 
 
-LOADGEN = r'''
-import asyncio, json, random, sys, time
-import httpx
-base, token, n, conc, share, path = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
-texts = json.loads(sys.argv[7])
-async def main():
-    lat_ms = []
-    codes = {}
-    sem = asyncio.Semaphore(conc)
-    limits = httpx.Limits(max_connections=conc, max_keepalive_connections=conc)
-    async with httpx.AsyncClient(base_url=base, headers={"Authorization": "Bearer " + token}, limits=limits, timeout=180) as c:
-        rnd = random.Random(7)
-        async def one(i):
-            async with sem:
-                if path == "/healthz":
-                    t = time.perf_counter()
-                    try:
-                        r = await c.get(path)
-                    except httpx.HTTPError as exc:
-                        codes[type(exc).__name__] = codes.get(type(exc).__name__, 0) + 1
-                        return
-                else:
-                    body = {"description": rnd.choice(texts), "lon": 120.28 + rnd.random() * 0.08,
-                            "lat": 31.55 + rnd.random() * 0.05, "channel": "api", "external_id": f"bench:{time.time_ns()}:{i}"}
-                    if rnd.random() >= share:
-                        body["type_code"] = "SJ0101"
-                    t = time.perf_counter()
-                    try:
-                        r = await c.post(path, json=body)
-                    except httpx.HTTPError as exc:
-                        codes[type(exc).__name__] = codes.get(type(exc).__name__, 0) + 1
-                        return
-                lat_ms.append((time.perf_counter() - t) * 1000)
-                codes[r.status_code] = codes.get(r.status_code, 0) + 1
-        t0 = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(n)))
-        wall = time.perf_counter() - t0
-    lat_ms.sort()
-    print(json.dumps({"n": n, "wall_s": wall, "rps": n / wall, "p50_ms": lat_ms[len(lat_ms) // 2],
-                      "p99_ms": lat_ms[int(len(lat_ms) * 0.99) - 1], "codes": codes}))
-asyncio.run(main())
-'''
+WRK_SCRIPT = r"""
+local texts = {TEXTS}
+local share = SHARE
+local path = "PATH"
+local n = 0
+local id = 0
+function setup(thread) thread:set("tid", math.random(1, 1000000000)) end
+function init(args) id = tid or 0; math.randomseed(id) end
+request = function()
+  if path == "/healthz" then return wrk.format("GET", path) end
+  n = n + 1
+  local extra = ""
+  if math.random() >= share then extra = ',"type_code":"SJ0101"' end
+  local body = string.format('{"description":"%s","lon":%.6f,"lat":%.6f,"channel":"api","external_id":"bench:%d:%d:%d"%s}',
+    texts[math.random(#texts)], 120.28 + math.random() * 0.08, 31.55 + math.random() * 0.05, id, n,
+    math.random(1, 1000000000), extra)
+  return wrk.format("POST", path, {["Content-Type"] = "application/json", ["Authorization"] = "Bearer TOKEN"}, body)
+end
+done = function(summary, latency, requests)
+  local s = summary
+  io.write(string.format('{"requests":%d,"duration_us":%d,"p50_ms":%.2f,"p99_ms":%.2f,"max_ms":%.2f,' ..
+    '"non2xx":%d,"errors":%d}\n', s.requests, s.duration, latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, s.errors.status,
+    s.errors.connect + s.errors.read + s.errors.write + s.errors.timeout))
+end
+"""
 
 
-def run_load(base: str, token: str, n: int, conc: int, share: float, path: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", LOADGEN, base, token, str(n), str(conc), str(share), path,
-                          json.dumps(TEXTS, ensure_ascii=False)], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def run_load(base: str, token: str, seconds: int, conc: int, share: float, path: str) -> dict:
+    """wrk (C, one thread, ~5 % of a core) drives the load, so the two cores measure the server."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is needed for this benchmark: apt-get install wrk (make bench installs it)")
+    texts = "{" + ", ".join(json.dumps(t, ensure_ascii=False) for t in TEXTS) + "}"
+    script = (WRK_SCRIPT.replace("{TEXTS}", texts).replace("SHARE", repr(share)).replace("PATH", path)
+              .replace("TOKEN", token))
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as fh:
+        fh.write(script)
+    try:
+        out = subprocess.run([wrk, "-t1", f"-c{conc}", f"-d{seconds}s", "--timeout", "10s", "-s", fh.name, base],
+                             capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(fh.name)
+    line = [x for x in out.stdout.splitlines() if x.startswith("{")][-1]
+    r = json.loads(line)
+    r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    r["codes"] = {"non_2xx": r["non2xx"], "socket_errors": r["errors"], "total": r["requests"]}
+    return r
 
 
 def bench_backend(name: str, args: argparse.Namespace) -> dict:
@@ -151,11 +154,12 @@ def bench_backend(name: str, args: argparse.Namespace) -> dict:
             except httpx.HTTPError:
                 time.sleep(0.1)
         # warm every worker (classifier model, grid index, calendar)
-        run_load(base, token, 8, 2, 1.0, "/api/events/orders")
-        run_load(base, token, 200, args.concurrency, 1.0, "/api/events/orders")
-        health = run_load(base, token, args.requests, args.concurrency, 0, "/healthz")
-        runs = [run_load(base, token, args.requests, args.concurrency, args.classify_share, "/api/events/orders")
+        run_load(base, token, 5, args.concurrency, 0.5, "/api/events/orders")
+        health = run_load(base, token, args.seconds, args.concurrency, 0, "/healthz")
+        runs = [run_load(base, token, args.seconds, args.concurrency, args.classify_share, "/api/events/orders")
                 for _ in range(args.repeat)]
+        with httpx.Client(base_url=base, headers={"Authorization": "Bearer " + token}) as c:
+            total = c.get("/api/events/orders", params={"size": 1}).json().get("total")
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -167,7 +171,8 @@ def bench_backend(name: str, args: argparse.Namespace) -> dict:
     rps = statistics.median(r["rps"] for r in runs)
     p99 = statistics.median(r["p99_ms"] for r in runs)
     result = {"backend": name, "workers": args.workers, "concurrency": args.concurrency,
-              "requests_per_run": args.requests, "classify_share": args.classify_share,
+              "seconds_per_run": args.seconds, "requests": [r["requests"] for r in runs],
+              "orders_stored": total, "classify_share": args.classify_share,
               "intake_rps_median": round(rps, 1), "intake_p50_ms_median": round(statistics.median(r["p50_ms"] for r in runs), 1),
               "intake_p99_ms_median": round(p99, 1), "status_codes": [r["codes"] for r in runs],
               "baseline_healthz_rps": round(health["rps"], 1), "baseline_healthz_p99_ms": round(health["p99_ms"], 1),
@@ -181,7 +186,7 @@ def bench_backend(name: str, args: argparse.Namespace) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--backends", default="postgres,sqlite")
-    ap.add_argument("--requests", type=int, default=6000)
+    ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--classify-share", type=float, default=0.2)
