@@ -129,6 +129,40 @@ def record(session: Session, actor: Principal | str, action: str, object_type: s
     return entry
 
 
+def record_many(session: Session, entries: list[tuple[Principal | str, str, str, str | int, dict[str, Any] | None]]
+                ) -> list[AuditEntry]:
+    """Append several entries (actor, action, object type, object id, detail) in order, inside the
+    caller's transaction: one lock and one read of the tail for all of them, one INSERT batch.
+    Entries and checkpoints are exactly what as many :func:`record` calls would write."""
+    if not entries:
+        return []
+    _lock_tail(session)
+    last = session.execute(select(AuditEntry.seq, AuditEntry.chain_hash)
+                           .order_by(AuditEntry.seq.desc()).limit(1)).first()
+    seq = last[0] if last else 0
+    prev = bytes.fromhex(last[1]) if last else GENESIS
+    every = get_settings().audit_checkpoint_every
+    rows: list[AuditEntry] = []
+    checkpoints: list[tuple[int, str]] = []
+    for actor, action, object_type, object_id, detail in entries:
+        actor_name = actor.actor if isinstance(actor, Principal) else str(actor)
+        detail_json = canonical_json(detail or {})
+        seq += 1
+        ts = _now_text()
+        e_hash = entry_hash(actor_name, action, object_type, str(object_id), detail_json, ts)
+        prev = chain_hash(prev, e_hash)
+        rows.append(AuditEntry(seq=seq, ts=ts, actor=actor_name, action=action, object_type=object_type,
+                               object_id=str(object_id), detail=detail_json, entry_hash=e_hash.hex(),
+                               chain_hash=prev.hex()))
+        if every > 0 and seq % every == 0:
+            checkpoints.append((seq, prev.hex()))
+    session.add_all(rows)
+    session.flush()
+    for cp_seq, cp_hash in checkpoints:
+        _sign_checkpoint(session, cp_seq, cp_hash)
+    return rows
+
+
 def _sign_checkpoint(session: Session, seq: int, chain_hex: str) -> AuditCheckpoint:
     key = signing_key()
     ts = _now_text()
