@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 from citybase.config import get_settings
 from citybase.core.audit import service as audit
 from citybase.core.calendar.service import calendar
-from citybase.core.errors import BadInput, Conflict, IllegalTransition, NotFound, PermissionDenied, TooLarge
+from citybase.core.errors import (
+    BadInput,
+    CitybaseError,
+    Conflict,
+    IllegalTransition,
+    NotFound,
+    PermissionDenied,
+    TooLarge,
+)
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
 from citybase.db import utcnow
@@ -254,13 +262,18 @@ def _expand(unit: str, order: WorkOrder) -> str | None:
     return unit.replace("{district}", order.district_code or "").replace("{street}", order.street_code or "")
 
 
-def resolve_units(session: Session, order: WorkOrder, type_code: str | None = None) -> tuple[str | None, list[str]]:
-    """主办 and 协办 units: the most specific catalogue rule, else 属地 (district department, street, district)."""
+def resolve_units(session: Session, order: WorkOrder, type_code: str | None = None,
+                  ref: _Reference | None = None) -> tuple[str | None, list[str]]:
+    """主办 and 协办 units: the most specific catalogue rule, else 属地 (district department, street, district).
+    ``ref``: reference data already loaded for a batch of intakes."""
     orgs = org_names(session)
     code = type_code or order.type_code
     area = order.grid_code or order.street_code or order.district_code or ""
-    rules = session.execute(select(DispatchRule).where(
-        or_(DispatchRule.type_code == code, DispatchRule.type_code.is_(None)))).scalars().all()
+    if ref is not None:
+        rules = [r for r in ref.rules if r.type_code == code or r.type_code is None]
+    else:
+        rules = list(session.execute(select(DispatchRule).where(
+            or_(DispatchRule.type_code == code, DispatchRule.type_code.is_(None)))).scalars())
     best: tuple[int, DispatchRule] | None = None
     for r in rules:
         if r.area_code and not area.startswith(r.area_code):
@@ -273,7 +286,7 @@ def resolve_units(session: Session, order: WorkOrder, type_code: str | None = No
         if main and main in orgs:
             assists = [a for a in (_expand(u, order) for u in best[1].assist_units) if a and a in orgs]
             return main, assists
-    ptype = session.get(ProblemType, code) if code else None
+    ptype = (ref.types.get(code) if ref is not None else session.get(ProblemType, code)) if code else None
     key = ptype.default_unit_key if ptype else ""
     candidates = []
     if key and order.district_code:
@@ -668,29 +681,129 @@ def _number_for(order_id: int, at: datetime) -> str:
     return f"{at.astimezone(SHANGHAI):%Y%m%d}{order_id:07d}"
 
 
+@dataclass
+class _Reference:
+    """What intake reads but never changes, loaded once per batch: problem types, the dispatch
+    catalogue and the working calendar."""
+
+    types: dict[str, ProblemType]
+    rules: list[DispatchRule]
+    cal: Any
+
+    @classmethod
+    def load(cls, session: Session, codes: set[str]) -> _Reference:
+        """Only the types named by the batch and the catalogue rules that could apply to them."""
+        types = {t.code: t for t in session.execute(select(ProblemType).where(ProblemType.code.in_(codes))).scalars()}
+        rules = session.execute(select(DispatchRule).where(
+            or_(DispatchRule.type_code.in_(codes), DispatchRule.type_code.is_(None)))).scalars()
+        return cls(types=types, rules=list(rules), cal=calendar(session))
+
+
 def intake(session: Session, principal: Principal, data: IntakeIn, *, now: datetime | None = None) -> OrderOut:
     """Register a problem from any channel. Machine channels are triaged and dispatched at once
     when the type and place are known. The same ``external_id`` on the same channel returns the
     order already registered (retries are safe)."""
+    out = intake_many(session, [(principal, data)], now=now)[0]
+    if isinstance(out, CitybaseError):
+        raise out
+    return out
+
+
+def _check_intake(principal: Principal, data: IntakeIn) -> None:
     if data.channel != "public":
         authorize(principal, "events.intake")
     if data.channel == "grid" and principal.role not in ("grid_worker",) and not principal.is_system:
         raise PermissionDenied("只有网格员可以通过网格渠道上报", code="grid_channel")
     if data.channel == "sensor" and not data.external_id:
         raise BadInput("物联感知工单必须带告警编号 external_id", code="missing_external_id")
-    now = now or utcnow()
-    # classify first: pure CPU, before this transaction takes any database lock
-    suggestions = suggest_types(data.description.strip(), top=1) if not data.type_code else []
-    if data.external_id:
-        found = session.execute(select(WorkOrder).where(WorkOrder.external_id == data.external_id,
-                                                        WorkOrder.channel == data.channel)).scalar_one_or_none()
-        if found is not None:
-            return to_out(session, principal, found)
-    description = data.description.strip()
-    if not description:
+    if not data.description.strip():
         raise BadInput("请填写问题描述", code="missing_description")
     if (data.lon is None) != (data.lat is None):
         raise BadInput("经度和纬度须同时提供", code="bad_point")
+
+
+def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
+                now: datetime | None = None) -> list[OrderOut | CitybaseError]:
+    """:func:`intake` for several problems in the caller's one transaction (group commit for the
+    intake API). Reference data is read once, orders are inserted in one batch and the ledger
+    entries appended in one go. A problem refused for its own reasons (bad point, no permission…)
+    comes back as its error in its place and does not affect the others."""
+    now = now or utcnow()
+    results: list[OrderOut | CitybaseError | None] = [None] * len(items)
+    todo: list[int] = []
+    for i, (principal, data) in enumerate(items):
+        try:
+            _check_intake(principal, data)
+            todo.append(i)
+        except CitybaseError as exc:
+            results[i] = exc
+    # classify first: pure CPU, before this transaction takes any database lock
+    suggestions = {i: suggest_types(items[i][1].description.strip(), top=1) for i in todo if not items[i][1].type_code}
+    keys = {(items[i][1].channel, items[i][1].external_id) for i in todo if items[i][1].external_id}
+    known: dict[tuple[str, str], WorkOrder] = {}
+    if keys:
+        for o in session.execute(select(WorkOrder).where(
+                WorkOrder.external_id.in_([k[1] for k in keys]))).scalars():
+            if (o.channel, o.external_id) in keys:
+                known[(o.channel, o.external_id)] = o
+    codes = {items[i][1].type_code for i in todo if items[i][1].type_code} | \
+        {sug[0][0] for sug in suggestions.values() if sug}
+    ref = _Reference.load(session, codes) if todo else None  # type: ignore[arg-type]
+    first_of: dict[tuple[str, str], int] = {}
+    repeats: dict[int, int] = {}
+    new: list[tuple[int, WorkOrder, bool]] = []
+    for i in todo:
+        principal, data = items[i]
+        key = (data.channel, data.external_id) if data.external_id else None
+        if key is not None and key in known:
+            results[i] = to_out(session, principal, known[key])
+            continue
+        if key is not None and key in first_of:  # the same problem twice in one batch
+            repeats[i] = first_of[key]
+            continue
+        try:
+            order, auto = _new_order(session, principal, data, suggestions.get(i, []), ref, now)  # type: ignore[arg-type]
+        except CitybaseError as exc:
+            results[i] = exc
+            continue
+        if key is not None:
+            first_of[key] = i
+        new.append((i, order, auto))
+    if new:
+        session.add_all([o for _, o, _ in new])
+        session.flush()
+    ledger: list[tuple[Principal | str, str, str, str | int, dict[str, Any] | None]] = []
+    for i, order, auto in new:
+        principal, data = items[i]
+        order.number = _number_for(order.id, now)
+        for photo in data.photos:
+            _store_photo(session, order, "intake", photo)
+        _event(session, order, principal, "intake", None, RECEIVED,
+               f"{CHANNEL_LABELS.get(data.channel, data.channel)}受理", {"channel": data.channel}, now)
+        detail: dict[str, Any] = {"channel": data.channel, "type_code": order.type_code,
+                                  "grid_code": order.grid_code, "district_code": order.district_code,
+                                  "external_id": data.external_id}
+        if auto:
+            main, assists = resolve_units(session, order, ref=ref)
+            if main:  # 智能分拨: triage and dispatch are on the timeline; this one ledger entry records both
+                _move(session, SYSTEM, order, "triage", {RECEIVED}, TRIAGED, "智能分拨", now=now, ledger=False)
+                _dispatch(session, SYSTEM, order, main, assists, now=now, ledger=False,
+                          cal=ref.cal)  # type: ignore[union-attr]
+                detail.update(auto_dispatch={"main_unit": main, "assist_units": assists,
+                                             "handle_due_at": order.handle_due_at.isoformat()
+                                             if order.handle_due_at else None})
+        ledger.append((principal, "events.intake", "work_order", order.number, detail))
+        results[i] = to_out(session, principal, order)
+    audit.record_many(session, ledger)
+    for i, j in repeats.items():
+        results[i] = results[j]
+    return results  # type: ignore[return-value]
+
+
+def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestions: list[tuple[str, float]],
+               ref: _Reference, now: datetime) -> tuple[WorkOrder, bool]:
+    """The order row for one intake (not yet added), and whether it is dispatched at once."""
+    description = data.description.strip()
     place = locate(session, data.lon, data.lat, data.address)
     if data.channel == "grid" and not place.street_code and principal.org_code and not place.grid_code:
         org = principal.org_code
@@ -699,9 +812,11 @@ def intake(session: Session, principal: Principal, data: IntakeIn, *, now: datet
     suggested, confidence = (suggestions[0] if suggestions else (None, None))
     ptype = None
     if data.type_code:
-        ptype = get_problem_type(session, data.type_code)
+        ptype = ref.types.get(data.type_code)
+        if ptype is None or not ptype.active:
+            ptype = get_problem_type(session, data.type_code)  # the clear error for an unknown type
     elif suggested and (data.channel in MACHINE_CHANNELS or data.channel in ("public", "grid")):
-        ptype = session.get(ProblemType, suggested)
+        ptype = ref.types.get(suggested)
     attributes = check_attributes(ptype, dict(data.attributes)) if ptype and data.channel == "open311" \
         else dict(data.attributes)
     order = WorkOrder(
@@ -717,26 +832,8 @@ def intake(session: Session, principal: Principal, data: IntakeIn, *, now: datet
         sla=sla_of(ptype) if ptype else {}, reply="", received_at=now, updated_at=now, overdue=False,
         return_count=0, rework_count=0, reopen_count=0, callback_tries=0, urge_count=0, escalation_level=0,
         timer_round=0, created_by=principal.actor)
-    session.add(order)
-    session.flush()
-    order.number = _number_for(order.id, now)
-    for photo in data.photos:
-        _store_photo(session, order, "intake", photo)
-    _event(session, order, principal, "intake", None, RECEIVED,
-           f"{CHANNEL_LABELS.get(data.channel, data.channel)}受理", {"channel": data.channel}, now)
-    detail: dict[str, Any] = {"channel": data.channel, "type_code": order.type_code, "grid_code": order.grid_code,
-                              "district_code": order.district_code, "external_id": data.external_id}
     auto = data.auto_dispatch if data.auto_dispatch is not None else data.channel in MACHINE_CHANNELS
-    if auto and ptype is not None:
-        main, assists = resolve_units(session, order)
-        if main:  # 智能分拨: triage and dispatch are on the timeline; this one ledger entry records both
-            _move(session, SYSTEM, order, "triage", {RECEIVED}, TRIAGED, "智能分拨", now=now, ledger=False)
-            _dispatch(session, SYSTEM, order, main, assists, now=now, ledger=False)
-            detail.update(auto_dispatch={"main_unit": main, "assist_units": assists,
-                                         "handle_due_at": order.handle_due_at.isoformat()
-                                         if order.handle_due_at else None})
-    audit.record(session, principal, "events.intake", "work_order", order.number, detail)
-    return to_out(session, principal, order)
+    return order, bool(auto and ptype is not None)
 
 
 # ---------------------------------------------------------------- the flow
@@ -810,9 +907,9 @@ def dispatch(session: Session, principal: Principal, number: str, main_unit: str
 
 
 def _dispatch(session: Session, principal: Principal, order: WorkOrder, main: str, assists: list[str],
-              now: datetime | None = None, ledger: bool = True) -> None:
+              now: datetime | None = None, ledger: bool = True, cal: Any = None) -> None:
     now = now or utcnow()
-    cal = calendar(session)
+    cal = cal or calendar(session)
     sla = order.sla or {}
     unit = sla.get("unit", "work_hours")
     order.main_unit, order.assist_units = main, list(assists)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal, authorize
 from citybase.db import make_session, session_scope
-from citybase.events import open311, service
+from citybase.events import batching, open311, service
 from citybase.events.schemas import IntakeIn, OrderOut, PhotoIn
 from citybase.web.security import requires
 
@@ -63,6 +63,8 @@ def create_order(body: IntakeApiIn, principal: Principal = Depends(requires("eve
     if body.channel not in ("api", "sensor", "superior", "hotline"):
         raise BadInput("接口渠道只能是 api、sensor、superior 或 hotline", code="bad_channel")
     data = IntakeIn(**body.model_dump(exclude={"photos_base64"}), photos=_photos(body.photos_base64))
+    if not data.photos:  # group commit with the other requests in flight (see events/batching.py)
+        return batching.submit(principal, data)
     with session_scope() as s:
         return service.intake(s, principal, data)
 
