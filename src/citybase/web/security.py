@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeSerializer
+from starlette.concurrency import run_in_threadpool
 
 from citybase.config import get_settings
 from citybase.core.errors import NotAuthenticated, PermissionDenied
@@ -87,6 +88,15 @@ def resolve_principal(request: Request) -> Principal:
     return principal
 
 
+async def resolve_principal_async(request: Request) -> Principal:
+    """:func:`resolve_principal` for async code: a token or session lookup reads the database, so it
+    runs in the thread pool instead of blocking the event loop (and every other request) meanwhile."""
+    if getattr(request.state, "principal", None) is None and (
+            request.headers.get("authorization") or SESSION_COOKIE in request.cookies):
+        return await run_in_threadpool(resolve_principal, request)
+    return resolve_principal(request)
+
+
 def csrf_token(request: Request) -> str:
     """The token forms must echo: bound to the session, or to the anonymous visitor's cookie."""
     principal = resolve_principal(request)
@@ -124,7 +134,7 @@ def requires(permission: str) -> Callable:
     """Route dependency: the caller must hold ``permission``. Returns the Principal."""
 
     async def dependency(request: Request) -> Principal:
-        principal = resolve_principal(request)
+        principal = await resolve_principal_async(request)
         authorize(principal, permission)
         await check_csrf(request)
         return principal
@@ -135,7 +145,7 @@ def requires(permission: str) -> Callable:
 
 
 async def _public(request: Request) -> Principal:
-    principal = resolve_principal(request)
+    principal = await resolve_principal_async(request)
     await check_csrf(request)
     return principal
 
