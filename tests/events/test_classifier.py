@@ -7,8 +7,6 @@ import importlib.util
 import json
 import os
 import re
-import statistics
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -129,26 +127,21 @@ def test_non_string_input_does_not_raise():
     assert classifier.classify(b"\xe4\xba\x95\xe7\x9b\x96") == []  # type: ignore[arg-type]
 
 
-def test_very_long_text_is_classified_quickly():
+def test_very_long_text_is_classified_on_its_opening_only(monkeypatch):
+    """A pasted novel must not stall intake: only the first 4,000 characters are scored
+    (per-text latency is measured in benchmarks/bench_classifier.py, not here)."""
     text = "楼下饭店油烟太大，熏得窗户都不敢开。" * 2000
-    t0 = time.perf_counter()
+    model = classifier._get_model()
+    seen: list[int] = []
+    real = type(model).scores
+
+    def spy(self, t):  # noqa: ANN001
+        seen.append(len(t))
+        return real(self, t)
+
+    monkeypatch.setattr(type(model), "scores", spy)
     assert _top_name(text) == "油烟污染"
-    assert time.perf_counter() - t0 < 1.0
-
-
-def test_classification_is_fast_enough_for_the_intake_hot_path():
-    rows = [r["text"] for r in classifier._read_training() if r["split"] == "test"][:300]
-    classifier.classify(rows[0])  # the model is ready
-    times = []
-    for text in rows:
-        t0 = time.process_time()
-        classifier.classify(text)
-        times.append(time.process_time() - t0)
-    assert statistics.median(times) < 0.002
-
-
-# ---------------------------------------------------------------- determinism
-
+    assert seen and max(seen) <= 4000
 
 def test_classification_is_deterministic():
     texts = ["井盖丢了", "楼下烧烤油烟很大", "建议在学校门口增设红绿灯"]
