@@ -4,7 +4,7 @@ XLoader does, without validation) into a throwaway cluster; plus validation time
 
     .venv/bin/python benchmarks/bench_ingest.py [--rows 5000000] [--repeat 3] [--validation 1000000,5000000,10000000]
 
-Each measured ingest runs in a fresh subprocess so its peak RSS (ru_maxrss) is its own.
+Each measured ingest runs in a fresh subprocess so its peak RSS (VmHWM) is its own.
 Writes benchmarks/results/ingest.json.
 """
 
@@ -136,7 +136,10 @@ else:
     with session_scope() as s:
         rep = quality.evaluate(s, code)
     out = {"seconds": time.perf_counter() - t, "rows": rep.row_count}
-out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# VmHWM: this process image's own peak. ru_maxrss would carry the parent's peak across exec
+# (Linux keeps rusage over execve), and the parent held the generated data.
+hwm = [line for line in open("/proc/self/status") if line.startswith("VmHWM:")]
+out["peak_rss_mb"] = int(hwm[0].split()[1]) / 1024 if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 '''
 

@@ -57,6 +57,15 @@ def test_ragged_rows_are_named(loaded, tmp_path):
     assert "第 3、4 行" in err.message
 
 
+def test_ragged_row_deep_in_a_large_file_is_named(loaded, tmp_path):
+    """Past the first streamed batch the error reaches us through the Arrow stream, not DuckDB."""
+    good = "320281197001010012,李四,男,1970-01-01,13912345678\n"
+    text = HEADER + "\n" + good * 400_000 + "1,2,3,4,5,6\n" + good * 10
+    err = _refused(loaded, write(tmp_path / "deep.csv", text))
+    assert err.code == "ragged_rows"
+    assert [r["line"] for r in err.detail["rows"]] == [400_002]
+
+
 def test_mixed_encodings_utf8_file_with_gbk_line(loaded, tmp_path):
     raw = (HEADER + "\n11010519491231002X,张三,女,1949-12-31,13800138000\n").encode("utf-8") + \
         "320281197001010012,李四,男,1970-01-01,13912345678\n".encode("gbk")

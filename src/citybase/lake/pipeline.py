@@ -198,6 +198,10 @@ def stage_and_write(con: duckdb.DuckDBPyConnection, source: Source, mapping: dic
         row_count, sums = write_parquet(con, combined, out_file, order)
     except duckdb.Error as exc:
         raise _duck_error(con, source, exc) from None
+    except (OSError, ValueError) as exc:  # DuckDB's error, re-raised by the Arrow stream after the first batch
+        if isinstance(exc, OSError) and exc.errno is not None:
+            raise  # a real I/O error (disk full …), not bad input
+        raise _duck_error(con, source, exc) from None
     new_rows = sums.get("__cb_new", 0)
     if new_rows == 0:
         out_file.unlink(missing_ok=True)
