@@ -73,6 +73,7 @@ def prepare(home: Path, db_url: str | None, grids: bool = True) -> str:
                 grid.generate(s, SYSTEM, seed=2026, district_codes=["320213"])
     except ImportError:
         pass
+    service.suggest_types("小区门口垃圾没人清理")  # train once and cache the model in this home: workers load it
     dispose_engines()
     return token
 

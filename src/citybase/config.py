@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -29,8 +29,8 @@ class Settings(BaseSettings):
     # audit
     audit_checkpoint_every: int = 100
 
-    @property
-    def home_dir(self) -> Path:
+    @cached_property
+    def home_dir(self) -> Path:  # resolved once: every database session asks for it
         return self.home.resolve()
 
     @property

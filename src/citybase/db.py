@@ -78,7 +78,10 @@ def get_engine() -> Engine:
     engine = _ENGINES.get(url)
     if engine is None:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            # as many pooled connections as the web thread pool has threads: an overflow connection
+            # is opened and closed per checkout, and opening one runs the PRAGMAs below
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                   pool_size=20, max_overflow=20)
             _sqlite_setup(engine)
         else:
             engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)

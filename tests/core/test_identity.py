@@ -124,12 +124,33 @@ def test_tokens_shown_once_hashed_expiring_revocable(city):
         assert e.value.code == "token_invalid"
     with session_scope() as s:
         s.get(ApiToken, token_id).expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    identity.forget_cached_tokens()  # the expiry was edited behind the service's back
     with make_session() as s, pytest.raises(NotAuthenticated) as e:
         identity.resolve_token(s, plain)
     assert e.value.code == "token_expired"
     with session_scope() as s:
         s.get(ApiToken, token_id).expires_at = datetime.now(UTC) + timedelta(days=1)
         identity.revoke_token(s, admin, token_id)
+    with make_session() as s, pytest.raises(NotAuthenticated) as e:
+        identity.resolve_token(s, plain)
+    assert e.value.code == "token_revoked"
+
+
+def test_a_revocation_elsewhere_takes_effect_within_the_cache_window(city, monkeypatch):
+    """Another worker process revokes the token: this process's short cache may answer from memory
+    for at most TOKEN_CACHE_SECONDS, then the revocation holds."""
+    admin = _principal("admin")
+    with session_scope() as s:
+        row, plain = identity.create_token(s, admin, "gaj_officer", name="接口")
+        token_id = row.id
+    with make_session() as s:
+        assert identity.resolve_token(s, plain).username == "gaj_officer"
+    with session_scope() as s:  # as the other process's transaction: our cache is not told
+        s.get(ApiToken, token_id).revoked_at = datetime.now(UTC)
+    with make_session() as s:
+        assert identity.resolve_token(s, plain).username == "gaj_officer"
+    later = identity.time.monotonic() + identity.TOKEN_CACHE_SECONDS + 0.01
+    monkeypatch.setattr(identity.time, "monotonic", lambda: later)
     with make_session() as s, pytest.raises(NotAuthenticated) as e:
         identity.resolve_token(s, plain)
     assert e.value.code == "token_revoked"

@@ -311,13 +311,15 @@ class Place:
     label: str = ""
 
 
-def locate(session: Session, lon: float | None, lat: float | None, address: str | None = None) -> Place:
+def locate(session: Session, lon: float | None, lat: float | None, address: str | None = None,
+           grid: Any = None) -> Place:
     """Point → grid, community, street, district (via the grid module), else district by boundary;
-    address text → street/district by name. BadInput when the point lies outside the city."""
+    address text → street/district by name. BadInput when the point lies outside the city.
+    ``grid``: a locator from :func:`grid_locator`, for many points in a row."""
     if lon is not None and lat is not None:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise BadInput("经纬度超出范围", code="bad_point", detail={"lon": lon, "lat": lat})
-        hit = _grid_locate(session, lon, lat)
+        hit = grid(lon, lat) if grid is not None else _grid_locate(session, lon, lat)
         if hit is not None:
             return Place(hit.grid_code, hit.community_code, hit.street_code, hit.district_code,
                          f"{hit.district_name}{hit.street_name}{hit.grid_name}")
@@ -333,6 +335,15 @@ def locate(session: Session, lon: float | None, lat: float | None, address: str 
     if address:
         return _geocode_text(address)
     return Place()
+
+
+def grid_locator(session: Session) -> Any:
+    """The grid module's point locator (layer read once), or one that finds nothing without it."""
+    try:
+        from citybase.grid import service as grid
+    except ImportError:
+        return lambda _lon, _lat: None
+    return grid.locator(session)
 
 
 def _grid_locate(session: Session, lon: float, lat: float) -> Any:
@@ -749,6 +760,7 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
     codes = {items[i][1].type_code for i in todo if items[i][1].type_code} | \
         {sug[0][0] for sug in suggestions.values() if sug}
     ref = _Reference.load(session, codes) if todo else None  # type: ignore[arg-type]
+    finder = grid_locator(session) if any(items[i][1].lon is not None for i in todo) else None
     first_of: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
     new: list[tuple[int, WorkOrder, bool]] = []
@@ -762,7 +774,8 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
             repeats[i] = first_of[key]
             continue
         try:
-            order, auto = _new_order(session, principal, data, suggestions.get(i, []), ref, now)  # type: ignore[arg-type]
+            order, auto = _new_order(session, principal, data, suggestions.get(i, []), ref, now,  # type: ignore[arg-type]
+                                     finder)
         except CitybaseError as exc:
             results[i] = exc
             continue
@@ -801,10 +814,10 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
 
 
 def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestions: list[tuple[str, float]],
-               ref: _Reference, now: datetime) -> tuple[WorkOrder, bool]:
+               ref: _Reference, now: datetime, finder: Any = None) -> tuple[WorkOrder, bool]:
     """The order row for one intake (not yet added), and whether it is dispatched at once."""
     description = data.description.strip()
-    place = locate(session, data.lon, data.lat, data.address)
+    place = locate(session, data.lon, data.lat, data.address, grid=finder)
     if data.channel == "grid" and not place.street_code and principal.org_code and not place.grid_code:
         org = principal.org_code
         if len(org) == 9 and (place.district_code is None or org.startswith(place.district_code)):

@@ -23,7 +23,7 @@ import math
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,13 +190,23 @@ def locate(session: Session, lon: float, lat: float) -> GridHit | None:
 
     A point on an edge shared by several grids goes to the one with the lowest code.
     """
-    try:
-        lon, lat = float(lon), float(lat)
-    except (TypeError, ValueError):
-        return None
+    return locator(session)(lon, lat)
+
+
+def locator(session: Session) -> Callable[[Any, Any], GridHit | None]:
+    """:func:`locate` for many single points in a row (a batch of intakes): the layer is looked up
+    once, not once per point."""
     layer = _layer(session)
-    pos = layer.index.locate_one(lon, lat)
-    return None if pos is None else layer.hits[pos]
+
+    def find(lon: Any, lat: Any) -> GridHit | None:
+        try:
+            x, y = float(lon), float(lat)
+        except (TypeError, ValueError):
+            return None
+        pos = layer.index.locate_one(x, y)
+        return None if pos is None else layer.hits[pos]
+
+    return find
 
 
 def locate_or_error(session: Session, lon: float, lat: float) -> GridHit:
