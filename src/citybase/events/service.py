@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from citybase.config import get_settings
@@ -740,6 +740,7 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
     entries appended in one go. A problem refused for its own reasons (bad point, no permission…)
     comes back as its error in its place and does not affect the others."""
     now = now or utcnow()
+    already_pending = set(session.new)
     results: list[OrderOut | CitybaseError | None] = [None] * len(items)
     todo: list[int] = []
     for i, (principal, data) in enumerate(items):
@@ -807,10 +808,24 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
                                              if order.handle_due_at else None})
         ledger.append((principal, "events.intake", "work_order", order.number, detail))
         results[i] = to_out(session, principal, order)
+    _insert_rows_in_bulk(session, already_pending)
     audit.record_many(session, ledger)
     for i, j in repeats.items():
         results[i] = results[j]
     return results  # type: ignore[return-value]
+
+
+def _insert_rows_in_bulk(session: Session, keep: set[Any]) -> None:
+    """Timeline and timer rows this batch added go in as one executemany per table: nothing reads
+    their generated ids, and fetching them costs a round trip per row on SQLite."""
+    rows = [o for o in session.new if isinstance(o, (OrderEvent, Timer)) and o not in keep]
+    for obj in rows:
+        session.expunge(obj)
+    for cls in (OrderEvent, Timer):
+        batch = [o for o in rows if isinstance(o, cls)]
+        if batch:
+            cols = [c.key for c in cls.__table__.columns if c.key != "id"]
+            session.execute(insert(cls), [{c: getattr(o, c) for c in cols} for o in batch])
 
 
 def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestions: list[tuple[str, float]],
