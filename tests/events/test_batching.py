@@ -64,7 +64,7 @@ def test_single_intake_still_raises_its_error(ev):
 
 
 def test_concurrent_requests_share_transactions(ev, monkeypatch):
-    batcher = batching.IntakeBatcher()
+    batcher = batching.IntakeBatcher(writers=1)
     real = service.intake_many
     release = threading.Event()
     sizes: list[int] = []
@@ -113,9 +113,26 @@ def test_a_failed_batch_is_retried_one_by_one(ev, monkeypatch):
     monkeypatch.setattr(service, "intake_many", broken_for_batches)
     items = [batching._Item(ev.operator, _item(external_id="r-1")),
              batching._Item(ev.operator, _item(point=(121.9, 35.0)))]
-    batcher._pending, batcher._busy = list(items), True
+    batcher._pending, batcher._busy = list(items), 1
     batcher._write_next()
     assert items[0].result is not None and items[0].result.external_id == "r-1"
     assert fetch(items[0].result.number).status == "dispatched"
     assert isinstance(items[1].error, BadInput) and items[1].error.code == "outside_city"
-    assert not batcher._busy and all(it.ready.is_set() for it in items)
+    assert batcher._busy == 0 and all(it.done and it.ready.is_set() for it in items)
+
+
+def test_two_writers_under_load_lose_nothing_and_release_their_slots(ev):
+    batcher = batching.IntakeBatcher(max_batch=4, writers=2)
+    results: list[object] = [None] * 40
+
+    def worker(i: int) -> None:
+        results[i] = batcher.submit(ev.operator, _item(description=f"垃圾堆放 {i}", external_id=f"w-{i}"))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not any(t.is_alive() for t in threads)
+    assert len({r.number for r in results}) == 40  # type: ignore[union-attr]
+    assert batcher.items == 40 and batcher._busy == 0 and batcher._pending == []

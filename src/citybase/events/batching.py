@@ -5,8 +5,9 @@ went there. Here the first request to arrive while no batch is being written bec
 takes every request waiting at that moment (its own included), registers them with
 :func:`service.intake_many` in one transaction, commits, and wakes their threads with their own
 results. Requests arriving meanwhile queue up; when the leader is done it promotes the oldest of
-them, which writes the next batch. No background thread, no timer: under light load a batch is one
-request and adds no latency.
+them, which writes the next batch. Up to ``WRITERS`` batches are written at once, so one can wait on
+the database while another is being built. No background thread, no timer: under light load a
+batch is one request and adds no latency.
 
 A response is only given after the commit, so every 2xx is durable. If the shared transaction
 fails as a whole, each request of the batch is retried alone, so one bad request cannot take the
@@ -15,6 +16,7 @@ others down with it."""
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass, field
 
@@ -26,6 +28,7 @@ from citybase.events.schemas import IntakeIn, OrderOut
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
+WRITERS = int(os.environ.get("CITYBASE_INTAKE_WRITERS", "2"))  # batches written at once per process
 
 
 @dataclass
@@ -33,17 +36,19 @@ class _Item:
     principal: Principal
     data: IntakeIn
     ready: threading.Event = field(default_factory=threading.Event)
-    lead: bool = False
+    leading: bool = False  # holds a writer slot (set under the batcher's lock)
+    done: bool = False  # its batch is written (result or error set)
     result: OrderOut | None = None
     error: BaseException | None = None
 
 
 class IntakeBatcher:
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH, writers: int = WRITERS) -> None:
         self.max_batch = max_batch
+        self.writers = max(1, writers)
         self._lock = threading.Lock()
         self._pending: list[_Item] = []
-        self._busy = False
+        self._busy = 0  # writer slots held (a batch being written, or handed to a waiting request)
         self.batches = 0  # counters for the benchmark and tests
         self.items = 0
 
@@ -51,35 +56,40 @@ class IntakeBatcher:
         item = _Item(principal, data)
         with self._lock:
             self._pending.append(item)
-            if not self._busy:
-                self._busy = item.lead = True
+            if self._busy < self.writers:
+                self._busy += 1
+                item.leading = True
         while True:
-            if item.lead:
-                item.lead = False
+            if item.leading:
+                item.leading = False  # _write_next releases the slot or hands it on
                 self._write_next()
             item.ready.wait()
-            if item.lead and item.result is None and item.error is None:  # promoted to write a batch
-                item.ready.clear()
-                continue
-            break
+            with self._lock:
+                if item.done:
+                    break
+                item.ready.clear()  # woken to write the next batch (``leading`` was set)
         if item.error is not None:
             raise item.error
-        assert item.result is not None
+        if item.result is None:
+            raise RuntimeError("intake batch ended without a result")
         return item.result
 
     def _write_next(self) -> None:
         with self._lock:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
         try:
-            self._write(batch)
+            if batch:
+                self._write(batch)
         finally:
             with self._lock:
-                if self._pending:
-                    nxt = self._pending[0]
-                    nxt.lead = True
+                for it in batch:
+                    it.done = True
+                nxt = next((it for it in self._pending if not it.leading), None)
+                if nxt is not None:
+                    nxt.leading = True
                     nxt.ready.set()
                 else:
-                    self._busy = False
+                    self._busy -= 1
             for it in batch:
                 it.ready.set()
 
