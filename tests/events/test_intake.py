@@ -52,6 +52,13 @@ def test_catalogue_rule_by_type_and_area_with_assisting_units(ev):
     road = new_order(ev.grid_worker, type_code="TROAD")
     act(service.dispatch, ev.operator, road)
     assert fetch(road).main_unit == "320200-cgj"  # the catch-all rule
+    # the assisting unit sees the order in its own inbox column, not among those it must sign
+    from citybase.db import make_session
+
+    with make_session() as s:
+        box = service.inbox(s, ev.handler)
+    assert [o.number for o in box["assisting"]] == [garbage]
+    assert garbage not in [o.number for o in box["to_sign"] + box["handling"]]
 
 
 def test_default_dispatch_by_locality_without_rules(ev):

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import String, and_, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from citybase.config import get_settings
@@ -1274,7 +1274,8 @@ def board(session: Session, principal: Principal, *, now: datetime | None = None
 
 
 def inbox(session: Session, principal: Principal, limit: int = 100) -> dict[str, list[WorkOrder]]:
-    """A unit's inbox: to sign, in hand, returned for rework; a grid worker's: to verify."""
+    """A unit's inbox: to sign, in hand, waiting for verification/callback, and orders it assists
+    (协办) while the main unit handles them; a grid worker's: to verify."""
     authorize(principal, "events.read")
     org = principal.org_code or "-"
     mine = WorkOrder.main_unit == org
@@ -1283,9 +1284,12 @@ def inbox(session: Session, principal: Principal, limit: int = 100) -> dict[str,
         return list(session.execute(select(WorkOrder).where(*cond).order_by(WorkOrder.handle_due_at)
                                     .limit(limit)).scalars())
 
+    # 协办: the unit code inside the JSON list, quoted so "320205-cgj" never matches "320205-cgj2"
+    assisting = cast(WorkOrder.assist_units, String).like(f'%"{org}"%')
     out = {"to_sign": rows(mine, WorkOrder.status == DISPATCHED),
            "handling": rows(mine, WorkOrder.status.in_([SIGNED, IN_PROGRESS, SUSPENDED])),
-           "waiting": rows(mine, WorkOrder.status.in_([VERIFYING, CALLBACK]))}
+           "waiting": rows(mine, WorkOrder.status.in_([VERIFYING, CALLBACK])),
+           "assisting": rows(assisting, WorkOrder.status.in_([DISPATCHED, SIGNED, IN_PROGRESS, SUSPENDED]))}
     if principal.role == "grid_worker":
         out["to_verify"] = rows(WorkOrder.status == VERIFYING, or_(WorkOrder.street_code == org,
                                                                    WorkOrder.grid_code == org))
