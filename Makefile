@@ -53,6 +53,8 @@ lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks migrations
 
 bench: setup system-deps
+	@command -v wrk >/dev/null 2>&1 || { echo "installing Debian package: wrk"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk >/dev/null; }
 	$(PY) benchmarks/run_all.py
 
 clean:
