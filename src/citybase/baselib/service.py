@@ -28,6 +28,7 @@ from citybase.baselib.models import BaselibBuild, BaselibSource, BaselibState
 from citybase.baselib.schemas import BuildOut, LibraryStatus, SourceIn, SourceOut
 from citybase.catalog import service as catalog
 from citybase.catalog.schemas import FieldIn, ResourceIn
+from citybase.config import get_settings
 from citybase.core.audit import service as audit
 from citybase.core.errors import BadInput, PermissionDenied
 from citybase.core.identity import service as identity
@@ -404,3 +405,44 @@ def sample(session: Session, principal: Principal, key: str, limit: int = 20,
 
 def remove_provenance(key: str) -> None:
     shutil.rmtree(_provenance_dir(key), ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- address matching
+
+# The part of a standard address after its 街道/镇/乡 (the road and house number, or a place name):
+# what people actually say on the phone, with or without the city, district and street before it.
+_ADDRESS_CORE = r"^.*(?:街道|镇|乡|开发区|园区)(.+)$"
+
+
+def geocode(session: Session, text: str) -> dict[str, Any] | None:
+    """The standard address (自然资源和空间地理基础库) named in free ``text``, with its coordinates:
+    the longest address core — road and number after the street/town — contained in the text,
+    within the district the text names if it names one. None when the library has no build or
+    nothing matches. Reads the latest build, so new standard addresses count after a rebuild."""
+    import unicodedata
+
+    from citybase.reference import divisions
+
+    probe = "".join(unicodedata.normalize("NFKC", text or "").split())
+    if len(probe) < 4:
+        return None
+    b = last_build(session, "geo")
+    if b is None:
+        return None
+    path = _provenance_dir("geo") / f"build-{b.number:06d}.parquet"
+    if not path.exists():
+        return None
+    district = next((d.name for d in divisions.city_profile(get_settings().city_code).districts
+                     if d.name in probe), "")
+    con = lake.macro_connection()  # kept open per thread: an operator types one address after another
+    row = con.execute(
+        f"SELECT bzdz, jd, wd, jdbm FROM (SELECT bzdz, TRY_CAST(jd AS DOUBLE) AS jd, "
+        f"TRY_CAST(wd AS DOUBLE) AS wd, CAST(jdbm AS VARCHAR) AS jdbm, "
+        f"regexp_extract(replace(bzdz, ' ', ''), '{_ADDRESS_CORE}', 1) AS core "
+        f"FROM read_parquet({_lit(str(path))})) "
+        "WHERE length(core) >= 4 AND jd IS NOT NULL AND wd IS NOT NULL AND contains(?, core) "
+        "AND contains(bzdz, ?) ORDER BY length(core) DESC, bzdz LIMIT 1",
+        [probe, district]).fetchone()
+    if row is None:
+        return None
+    return {"address": row[0], "lon": float(row[1]), "lat": float(row[2]), "street_code": row[3]}

@@ -147,10 +147,11 @@ def suggest(request: Request, description: str = "", lon: str = "", lat: str = "
             place = service.locate(s, _float(lon), _float(lat), address or None)
         except CitybaseError as err:
             place_err = err.message
-        if sugg and lon and lat and place is not None:
-            dups = service.find_duplicates(s, sugg[0][0], float(lon), float(lat))
+        plon, plat = (_float(lon), _float(lat)) if lon and lat else (place.lon, place.lat) if place else (None, None)
+        if sugg and plon is not None and plat is not None:
+            dups = service.find_duplicates(s, sugg[0][0], plon, plat)
         return render(request, "events/_suggest.html", {"sugg": sugg, "place": place, "place_err": place_err,
-                                                        "dups": dups, "orgs": service.org_names(s)})
+                                                        "dups": dups, "orgs": service.org_names(s), "lon": lon})
 
 
 @router.get("/report", response_class=HTMLResponse)

@@ -309,6 +309,8 @@ class Place:
     street_code: str | None = None
     district_code: str | None = None
     label: str = ""
+    lon: float | None = None  # set when the place was found from an address
+    lat: float | None = None
 
 
 def locate(session: Session, lon: float | None, lat: float | None, address: str | None = None,
@@ -333,8 +335,25 @@ def locate(session: Session, lon: float | None, lat: float | None, address: str 
                 place.street_code = named.street_code
         return place
     if address:
+        found = _standard_address(session, address)
+        if found is not None:  # a standard address with coordinates: the point decides the grid
+            with contextlib.suppress(BadInput):  # a library point outside the city: names decide
+                place = locate(session, found["lon"], found["lat"], grid=grid)
+                place.lon, place.lat, place.label = found["lon"], found["lat"], found["address"]
+                return place
         return _geocode_text(address)
     return Place()
+
+
+def _standard_address(session: Session, address: str) -> dict[str, Any] | None:
+    """The standard address named in the text (自然资源和空间地理基础库), if that library is built."""
+    try:
+        from citybase.baselib import service as baselib
+
+        return baselib.geocode(session, address)
+    except Exception:  # noqa: BLE001 - address help must never stop intake; names still match below
+        log.warning("standard-address lookup failed", exc_info=True)
+        return None
 
 
 def grid_locator(session: Session) -> Any:
@@ -853,7 +872,8 @@ def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestio
         type_name=ptype.name if ptype else "", kind=ptype.kind if ptype else "",
         suggested_type=suggested, suggested_confidence=float(confidence) if confidence is not None else None,
         description=description, address=(data.address or place.label or "").strip()[:200],
-        lon=data.lon, lat=data.lat, grid_code=place.grid_code, community_code=place.community_code,
+        lon=data.lon if data.lon is not None else place.lon, lat=data.lat if data.lat is not None else place.lat,
+        grid_code=place.grid_code, community_code=place.community_code,
         street_code=place.street_code, district_code=place.district_code,
         reporter_name=(data.reporter_name or "").strip(), reporter_phone=(data.reporter_phone or "").strip(),
         external_id=data.external_id, attributes=attributes, assist_units=[],

@@ -142,9 +142,10 @@ def suggest(text: str = "", lon: float | None = None, lat: float | None = None, 
                 for c, p in service.suggest_types(text, top=3)] if text.strip() else []
         place = service.locate(s, lon, lat, address)
         dups = []
-        if sugg and lon is not None and lat is not None:
+        plon, plat = (lon, lat) if lon is not None and lat is not None else (place.lon, place.lat)
+        if sugg and plon is not None and plat is not None:
             dups = [{"number": o.number, "description": o.description[:60], "status": service.status_label(o.status)}
-                    for o in service.find_duplicates(s, sugg[0]["code"], lon, lat)]
+                    for o in service.find_duplicates(s, sugg[0]["code"], plon, plat)]
         return {"suggestions": sugg, "place": place.__dict__, "duplicates": dups}
 
 

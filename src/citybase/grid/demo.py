@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -22,8 +23,74 @@ GRIDS_PER_WORKER = 20
 DEMO_WORKER = "grid_worker"  # the demo account of tests/conftest (first street); gets a few grids too
 
 
+ADDRESS_RESOURCE = "103002-0001"  # 市自然资源和规划局 标准地名地址 (catalog demo)
+ROADS = ["中山路", "人民路", "解放路", "学前街", "梁溪路", "太湖大道", "金城路", "清扬路", "锡沪路", "新华路",
+         "团结路", "建设路", "和平路", "春江路", "长江路", "湖滨路"]
+
+
 def load(console: Any = None) -> None:
     seed_demo(console=console)
+    standard_addresses(console=console)
+
+
+def standard_addresses(console: Any = None, per_grid: int = 2, seed: int = 2026) -> int:
+    """Demo 标准地名地址: a few door-plate addresses inside every demo grid, loaded into the lake as
+    the catalogue's standard-address resource, then the 自然资源和空间地理基础库 rebuilt, so that a
+    hotline address finds its grid. Idempotent: skipped when the resource already has data."""
+    import random
+
+    import pyarrow as pa
+    from shapely.geometry import shape
+
+    from citybase.baselib import service as baselib
+    from citybase.catalog import service as catalog
+    from citybase.lake import service as lake
+
+    with make_session() as s:
+        if catalog.find_resource(s, ADDRESS_RESOURCE) is None or lake.current_version(s, ADDRESS_RESOURCE):
+            return 0
+        rows = s.execute(select(Grid.code, Grid.street_code, Grid.district_code, Grid.geometry)
+                         .order_by(Grid.code)).all()
+    if not rows:
+        return 0
+    rng = random.Random(seed)
+    streets, dists = service.street_names(), service.district_names()
+    cols: dict[str, list[Any]] = {k: [] for k in ("dzbm", "bzdz", "jlx", "mph", "jd", "wd", "jdbm", "yzbm")}
+    used: set[str] = set()
+    for code, street, district, geometry in rows:
+        poly = shape(json.loads(geometry))
+        for k in range(per_grid):
+            road, number = rng.choice(ROADS), rng.randint(1, 999)
+            text = f"无锡市{dists.get(district, '')}{streets.get(street, '')}{road}{number}号"
+            if text in used:
+                continue
+            used.add(text)
+            p = poly.representative_point() if k == 0 else _point_inside(poly, rng)
+            cols["dzbm"].append(f"{code}{k + 1:02d}")
+            cols["bzdz"].append(text)
+            cols["jlx"].append(road)
+            cols["mph"].append(f"{number}号")
+            cols["jd"].append(round(p.x, 6))
+            cols["wd"].append(round(p.y, 6))
+            cols["jdbm"].append(street)
+            cols["yzbm"].append("214000")
+    with session_scope() as s:
+        v = lake.ingest_table(s, SYSTEM, ADDRESS_RESOURCE, pa.table(cols), source_label="演示标准地址")
+        baselib.rebuild_stale(s)
+    if console is not None:
+        console.print(f"  标准地址：{v.row_count} 条门牌地址（网格内），已重建自然资源和空间地理基础库")
+    return v.row_count
+
+
+def _point_inside(poly: Any, rng: Any) -> Any:
+    from shapely.geometry import Point
+
+    minx, miny, maxx, maxy = poly.bounds
+    for _ in range(50):
+        p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if poly.contains(p):
+            return p
+    return poly.representative_point()
 
 
 def seed_demo(console: Any = None, district_codes: Sequence[str] | None = None) -> dict[str, int]:
