@@ -80,14 +80,15 @@ class SecurityHeaders:
                     if name.decode() not in headers:
                         headers.append(name.decode(), value.decode())
                 state = scope.get("state") or {}
-                cookies = Response()
-                if state.get("new_anon_nonce"):
-                    cookies.set_cookie(ANON_COOKIE, state["new_anon_nonce"], httponly=True, samesite="lax",
-                                       secure=self.cookie_secure, max_age=86400 * 30)
-                if state.get("clear_session_cookie"):
-                    cookies.delete_cookie(SESSION_COOKIE)
-                for value in cookies.headers.getlist("set-cookie"):
-                    headers.append("set-cookie", value)
+                if state.get("new_anon_nonce") or state.get("clear_session_cookie"):
+                    cookies = Response()  # formats Set-Cookie exactly as Starlette does
+                    if state.get("new_anon_nonce"):
+                        cookies.set_cookie(ANON_COOKIE, state["new_anon_nonce"], httponly=True, samesite="lax",
+                                           secure=self.cookie_secure, max_age=86400 * 30)
+                    if state.get("clear_session_cookie"):
+                        cookies.delete_cookie(SESSION_COOKIE)
+                    for value in cookies.headers.getlist("set-cookie"):
+                        headers.append("set-cookie", value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
