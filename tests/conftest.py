@@ -3,6 +3,7 @@ PostgreSQL cluster (CITYBASE_TEST_DB=postgres). Databases are cloned from a migr
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -137,9 +138,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def live_server(city) -> Iterator[str]:
-    """The real app under uvicorn on 127.0.0.1, in a thread."""
+@contextlib.contextmanager
+def serve_app() -> Iterator[str]:
+    """The real app under uvicorn on 127.0.0.1, in a thread, over the current CITYBASE_HOME."""
     import uvicorn
 
     from citybase.app import create_app
@@ -148,13 +149,22 @@ def live_server(city) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    for _ in range(100):
+    for _ in range(200):
         if server.started:
             break
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(city) -> Iterator[str]:
+    """The real app under uvicorn on 127.0.0.1, in a thread."""
+    with serve_app() as url:
+        yield url
 
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
@@ -178,6 +188,15 @@ def page(browser, request):
     pg_ = context.new_page()
     yield pg_
     context.close()
+
+
+def browser_login(page, base: str, username: str, password: str = "citybase2026") -> None:
+    """Sign in through the login form in the browser and wait until the next page has settled."""
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("networkidle")
 
 
 def shot(page, name: str) -> Path:

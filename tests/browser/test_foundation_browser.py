@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import shot
+from tests.conftest import browser_login, shot
 
 pytestmark = pytest.mark.browser
 
 
-def _login(page, base: str, username: str, password: str = "citybase2026") -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
-
 
 def test_admin_creates_user_and_token(live_server, page):
-    _login(page, live_server, "admin")
+    browser_login(page, live_server, "admin")
     shot(page, "home-admin")
     page.goto(f"{live_server}/admin/users")
     page.fill("#user-form input[name=username]", "wang.gang")
@@ -49,14 +42,14 @@ def test_admin_creates_user_and_token(live_server, page):
 
 
 def test_auditor_verifies_ledger_and_admin_cannot_open_it(live_server, page):
-    _login(page, live_server, "admin")
+    browser_login(page, live_server, "admin")
     page.goto(f"{live_server}/audit")
     assert "没有权限" in page.content()
     shot(page, "admin-denied-ledger")
     page.click("text=退出")
     page.wait_for_load_state("networkidle")
 
-    _login(page, live_server, "auditor")
+    browser_login(page, live_server, "auditor")
     page.goto(f"{live_server}/audit")
     assert page.locator("#ledger tbody tr").count() > 0
     page.click("#verify-btn")

@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import shot
+from tests.conftest import browser_login, shot
 
 pytestmark = pytest.mark.browser
 
-
-def _login(page, base: str, username: str, password: str = "citybase2026") -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def _logout(page) -> None:
@@ -27,7 +20,7 @@ def test_search_register_submit_and_return(live_server, page):
     from citybase.catalog import demo
 
     demo.load()
-    _login(page, live_server, "gaj_officer")
+    browser_login(page, live_server, "gaj_officer")
     page.goto(f"{live_server}/catalog")
     page.fill("input[name=q]", "hjrk")
     page.press("input[name=q]", "Enter")
@@ -79,7 +72,7 @@ def test_search_register_submit_and_return(live_server, page):
     assert page.inner_text("#status") == "待审核"
     _logout(page)
 
-    _login(page, live_server, "dsj_officer")
+    browser_login(page, live_server, "dsj_officer")
     page.goto(f"{live_server}/catalog/review")
     card = page.locator(f"#queue-{code}")
     card.locator("textarea[name=comment]").fill("请补充居住地址信息项，地址定为 L3")
@@ -89,7 +82,7 @@ def test_search_register_submit_and_return(live_server, page):
     assert page.locator(f"#queue-{code}").count() == 0
     _logout(page)
 
-    _login(page, live_server, "gaj_officer")
+    browser_login(page, live_server, "gaj_officer")
     page.goto(f"{live_server}/catalog?scope=mine")
     page.click(f"a[href='/catalog/r/{code}']")
     assert "请补充居住地址信息项" in page.inner_text("#review-comment")

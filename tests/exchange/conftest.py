@@ -150,22 +150,7 @@ def add_user(username: str, org: str, role: str = "data_officer") -> None:
 @pytest.fixture
 def shared_server(shared):
     """The real app under uvicorn on 127.0.0.1 over the shared test resources."""
-    import threading
-    import time
+    from tests.conftest import serve_app
 
-    import uvicorn
-
-    from citybase.app import create_app
-    from tests.conftest import _free_port
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_app() as url:
+        yield url

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import shot
+from tests.conftest import browser_login, shot
 from tests.exchange.conftest import COND
 
 pytestmark = pytest.mark.browser
 
 
 def _login(page, base: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "citybase2026")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
+    page.context.clear_cookies()  # several users take turns in one browser
+    browser_login(page, base, username)
 
 
 def test_request_approve_query(shared_server, page):

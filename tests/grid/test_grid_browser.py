@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import shot
+from tests.conftest import browser_login, shot
 
 pytestmark = pytest.mark.browser
 
-
-def _login(page, base: str, username: str, password: str = "citybase2026") -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def _click_grid(page, lon: float, lat: float) -> None:
@@ -38,7 +31,7 @@ def test_grid_map_shows_grids_and_a_grid_on_click(live_server, page):
         service.assign_worker(s, SYSTEM, grid.code, "grid_worker")
 
     page.set_default_timeout(60000)  # 4,000 polygons on a busy 2-core machine
-    _login(page, live_server, "operator")
+    browser_login(page, live_server, "operator")
     page.goto(f"{live_server}/grid")
     page.wait_for_selector("#grid-map[data-ready='1']", timeout=60000)
     page.wait_for_timeout(600)  # let ECharts finish its first frame

@@ -7,17 +7,10 @@ import pytest
 
 from citybase.db import make_session
 from citybase.iot import demo, service
-from tests.conftest import shot
+from tests.conftest import browser_login, shot
 
 pytestmark = pytest.mark.browser
 
-
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "citybase2026")
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 @pytest.fixture
@@ -37,7 +30,7 @@ def small_city(live_server):
 
 def test_operator_sees_map_device_and_handles_alarms(small_city, page):
     base = small_city
-    _login(page, base, "operator")
+    browser_login(page, base, "operator")
     page.goto(f"{base}/iot")
     page.wait_for_selector("#device-map[data-ready='1']", timeout=15000)
     page.wait_for_timeout(500)
@@ -75,7 +68,7 @@ def test_operator_sees_map_device_and_handles_alarms(small_city, page):
 
 def test_taihu_view_and_admin_registers_a_device(small_city, page):
     base = small_city
-    _login(page, base, "gaj_staff")
+    browser_login(page, base, "gaj_staff")
     page.goto(f"{base}/iot/taihu?hours=24")
     page.wait_for_selector("#lake-map[data-ready='1']", timeout=15000)
     page.wait_for_selector("#trend-chla[data-ready='1']")
@@ -85,7 +78,7 @@ def test_taihu_view_and_admin_registers_a_device(small_city, page):
     shot(page, "iot-taihu")
     page.goto(f"{base}/logout")
     page.context.clear_cookies()
-    _login(page, base, "admin")
+    browser_login(page, base, "admin")
     page.goto(f"{base}/iot/devices")
     page.select_option("#device-form select[name=profile]", "manhole")
     page.fill("#device-form input[name=code]", "3202130103999901")

@@ -9,18 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import shot
+from tests.conftest import browser_login, shot
 from tests.opendata.conftest import COND, N_ROWS, OPEN
 
 pytestmark = pytest.mark.browser
 
-
-def _login(page, base: str, username: str, password: str = "citybase2026") -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
-    page.wait_for_load_state("networkidle")
 
 
 def test_portal_search_preview_and_download(od_city, live_server, page):
@@ -52,21 +45,21 @@ def test_portal_search_preview_and_download(od_city, live_server, page):
 
 
 def test_apply_and_approve(od_city, live_server, page):
-    _login(page, live_server, "gaj_staff")
+    browser_login(page, live_server, "gaj_staff")
     page.goto(f"{live_server}/open/datasets/{COND}")
     page.fill("textarea[name=purpose]", "研究全市企业分布，用于课题报告。")
     page.click("button:has-text('提交申请')")
     page.wait_for_selector("text=申请已提交")
     shot(page, "opendata-applied")
     page.click("text=退出")
-    _login(page, live_server, "scjgj_officer")
+    browser_login(page, live_server, "scjgj_officer")
     page.goto(f"{live_server}/open/inbox")
     assert "研究全市企业分布" in page.inner_text("body")
     shot(page, "opendata-inbox")
     page.click("button:has-text('批准')")
     page.wait_for_selector("text=已批准")
     page.click("text=退出")
-    _login(page, live_server, "gaj_staff")
+    browser_login(page, live_server, "gaj_staff")
     page.goto(f"{live_server}/open/datasets/{COND}")
     page.wait_for_selector("#preview")
     assert "负责人身份证号" in page.inner_text("#withheld")
