@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
-import os
 import random
 import secrets
 from typing import Any
@@ -20,6 +19,7 @@ from sqlalchemy import func, select
 
 from citybase.config import get_settings
 from citybase.core.identity.principal import SYSTEM
+from citybase.core.keyfile import read_or_create
 from citybase.db import session_scope
 from citybase.iot import service
 from citybase.iot.models import Device
@@ -104,18 +104,7 @@ HISTORY_HOURS = {"manhole": 6, "streetlight": 6, "parking": 4, "hydrant": 6, "ai
 
 def demo_token(code: str) -> str:
     """The demo device's token, derived from a key only this instance has."""
-    path = get_settings().keys_dir / DEMO_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    key = path.read_text().strip().encode()
+    key = read_or_create(get_settings().keys_dir / DEMO_KEY_FILE, lambda: secrets.token_hex(32).encode()).strip()
     return "dm" + hmac.new(key, code.encode(), hashlib.sha256).hexdigest()[:22]
 
 

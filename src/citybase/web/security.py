@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from citybase.config import get_settings
 from citybase.core.errors import NotAuthenticated, PermissionDenied
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import ANON, Principal, authorize
+from citybase.core.keyfile import read_or_create
 from citybase.db import make_session
 
 SESSION_COOKIE = "cb_session"
@@ -35,19 +35,7 @@ def secret_key() -> str:
     if s.secret_key:
         return s.secret_key
     path: Path = s.keys_dir / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_text().strip()
+    return read_or_create(path, lambda: secrets.token_urlsafe(48).encode()).decode().strip()
 
 
 def _signer() -> URLSafeSerializer:

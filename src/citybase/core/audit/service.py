@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from citybase.config import get_settings
 from citybase.core.audit.models import AuditCheckpoint, AuditEntry
 from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal, authorize
+from citybase.core.keyfile import read_or_create
 from citybase.core.pagination import Page, paginate
 from citybase.standards.crypto import sm3
 
@@ -59,26 +59,13 @@ def _key_path() -> Path:
 
 
 def signing_key() -> Ed25519PrivateKey:
-    path = _key_path()
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        assert isinstance(key, Ed25519PrivateKey)
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    try:
-        os.link(tmp, path)  # never overwrite a key another process created first
-    except FileExistsError:
-        pass
-    finally:
-        tmp.unlink(missing_ok=True)
-    return signing_key()
+    def generate() -> bytes:
+        return Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+    key = serialization.load_pem_private_key(read_or_create(_key_path(), generate), password=None)
+    assert isinstance(key, Ed25519PrivateKey)
+    return key
 
 
 def public_key_bytes(key: Ed25519PrivateKey | None = None) -> bytes:
