@@ -503,12 +503,7 @@ def _require(order: WorkOrder, action: str, allowed: set[str]) -> None:
 def _move(session: Session, principal: Principal, order: WorkOrder, action: str, allowed: set[str], to: str,
           note: str = "", detail: dict[str, Any] | None = None, now: datetime | None = None,
           ledger: bool = True) -> None:
-    if order.status not in allowed:
-        raise IllegalTransition(
-            f"工单 {order.number} 当前状态为「{status_label(order.status)}」，不能执行「{ACTION_LABELS[action]}」",
-            code="illegal_transition",
-            detail={"number": order.number, "status": order.status, "action": action,
-                    "allowed_from": sorted(allowed)})
+    _require(order, action, allowed)
     frm = order.status
     order.status = to
     order.updated_at = now or utcnow()
