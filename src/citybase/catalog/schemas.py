@@ -3,25 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-
-class DataElement(StrEnum):
-    """Data-element standards a 信息项 can follow (quality rules attach from these)."""
-
-    CN_ID_CARD = "cn_id_card"
-    USCC = "uscc"
-    ORG_CODE = "org_code"
-    MOBILE = "mobile"
-    DIVISION_CODE = "division_code"
-    POSTCODE = "postcode"
-    DATE = "date"
-    ENUM = "enum"
-    TEXT = "text"
-
 
 DataType = Literal["string", "integer", "decimal", "date", "datetime", "boolean"]
 ElementName = Literal["cn_id_card", "uscc", "org_code", "mobile", "division_code", "postcode", "date",
