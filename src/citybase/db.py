@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -114,6 +114,23 @@ def session_scope(write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` fresh values of ``table``'s integer primary key, before inserting: rows whose ids are
+    known up front go in as one plain executemany, with no RETURNING and no UPDATE afterwards.
+    PostgreSQL draws them from the column's sequence (never handed out twice). SQLite continues
+    after the largest id; that is safe because a write session holds the database's write lock from
+    its BEGIN IMMEDIATE to its commit, so call this only inside :func:`session_scope` (a writer)."""
+    if count <= 0:
+        return []
+    (pk,) = table.primary_key.columns
+    if session.get_bind().dialect.name == "postgresql":
+        rows = session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
+                               {"t": table.name, "c": pk.name, "n": count})
+        return [r[0] for r in rows]
+    top = session.execute(text(f'SELECT coalesce(max("{pk.name}"), 0) FROM "{table.name}"')).scalar_one()
+    return list(range(top + 1, top + 1 + count))
 
 
 SessionFactory = sessionmaker  # re-exported for typing convenience

@@ -13,7 +13,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from citybase.core.errors import (
 )
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.db import utcnow
+from citybase.db import reserve_ids, utcnow
 from citybase.events.models import DispatchRule, OrderEvent, OrderPhoto, ProblemType, Timer, WorkOrder
 from citybase.events.schemas import EventOut, IntakeIn, OrderOut, PhotoIn, ProblemTypeIn
 from citybase.reference import divisions
@@ -485,10 +485,29 @@ def _order(session: Session, number: str, lock: bool = False) -> WorkOrder:
     return row
 
 
+@dataclass
+class _Rows:
+    """Timeline and timer rows of a batch of intakes, kept as plain values and inserted with one
+    executemany per table at the end (nothing reads their generated ids)."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    timers: list[dict[str, Any]] = field(default_factory=list)
+
+    def insert(self, session: Session) -> None:
+        for table, rows in ((OrderEvent.__table__, self.events), (Timer.__table__, self.timers)):
+            if rows:
+                session.execute(table.insert(), rows)
+
+
 def _event(session: Session, order: WorkOrder, actor: Principal, action: str, frm: str | None, to: str | None,
-           note: str = "", detail: dict[str, Any] | None = None, now: datetime | None = None) -> None:
-    session.add(OrderEvent(order_id=order.id, ts=now or utcnow(), actor=actor.actor, action=action,
-                           from_status=frm, to_status=to, note=note, detail=detail or {}))
+           note: str = "", detail: dict[str, Any] | None = None, now: datetime | None = None,
+           rows: _Rows | None = None) -> None:
+    row = {"order_id": order.id, "ts": now or utcnow(), "actor": actor.actor, "action": action,
+           "from_status": frm, "to_status": to, "note": note, "detail": detail or {}}
+    if rows is not None:
+        rows.events.append(row)
+    else:
+        session.add(OrderEvent(**row))
 
 
 def _require(order: WorkOrder, action: str, allowed: set[str]) -> None:
@@ -502,12 +521,12 @@ def _require(order: WorkOrder, action: str, allowed: set[str]) -> None:
 
 def _move(session: Session, principal: Principal, order: WorkOrder, action: str, allowed: set[str], to: str,
           note: str = "", detail: dict[str, Any] | None = None, now: datetime | None = None,
-          ledger: bool = True) -> None:
+          ledger: bool = True, rows: _Rows | None = None) -> None:
     _require(order, action, allowed)
     frm = order.status
     order.status = to
     order.updated_at = now or utcnow()
-    _event(session, order, principal, action, frm, to, note, detail, now)
+    _event(session, order, principal, action, frm, to, note, detail, now, rows)
     if ledger:
         audit.record(session, principal, f"events.{action}", "work_order", order.number,
                      {"from": frm, "to": to, **({"note": note[:200]} if note else {}), **(detail or {})})
@@ -605,27 +624,32 @@ def _cancel_timers(session: Session, order: WorkOrder, kinds: set[str] | None = 
     session.execute(update(Timer).where(*cond).values(fired_at=now or utcnow(), result="cancelled"))
 
 
-def _schedule(session: Session, order: WorkOrder, start: datetime, *, sign: bool, cal: Any) -> None:
+def _schedule(session: Session, order: WorkOrder, start: datetime, *, sign: bool, cal: Any,
+              rows: _Rows | None = None) -> None:
     """Create this round's timer rows (sign-in due, 80 % warning, handling due, 催办, 督办 ×2)."""
     order.timer_round = (order.timer_round or 0) + 1
     base = order.timer_round * 10
     sla = order.sla or {}
     unit, handle = sla.get("unit", "work_hours"), float(sla.get("handle", 8))
-    rows = []
+    plan = []
     if sign and order.sign_due_at:
-        rows.append(("sign_due", 0, order.sign_due_at))
+        plan.append(("sign_due", 0, order.sign_due_at))
     due = order.handle_due_at
     assert due is not None
     warn_at = cal.add_work_hours(start, _hours(unit, handle) * float(sla.get("warn_ratio", 0.8)))
     if warn_at < due:
-        rows.append(("warn", 0, warn_at))
-    rows.append(("handle_due", 0, due))
-    rows.append(("urge", 0, cal.add_workdays(due, 1)))
+        plan.append(("warn", 0, warn_at))
+    plan.append(("handle_due", 0, due))
+    plan.append(("urge", 0, cal.add_workdays(due, 1)))
     steps = max(1, len(sla.get("escalation") or ["street", "district", "city"]) - 1)
     for k in range(1, steps + 1):
-        rows.append(("supervise", k, cal.add_workdays(due, 5 * k)))
-    for kind, k, at in rows:
-        session.add(Timer(order_id=order.id, kind=kind, step=base + k, due_at=at, result=""))
+        plan.append(("supervise", k, cal.add_workdays(due, 5 * k)))
+    for kind, k, at in plan:
+        row = {"order_id": order.id, "kind": kind, "step": base + k, "due_at": at, "fired_at": None, "result": ""}
+        if rows is not None:
+            rows.timers.append(row)
+        else:
+            session.add(Timer(**row))
 
 
 def process_due_timers(now: datetime | None = None, batch: int = 200) -> int:
@@ -754,7 +778,6 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
     entries appended in one go. A problem refused for its own reasons (bad point, no permission…)
     comes back as its error in its place and does not affect the others."""
     now = now or utcnow()
-    already_pending = set(session.new)
     results: list[OrderOut | CitybaseError | None] = [None] * len(items)
     todo: list[int] = []
     for i, (principal, data) in enumerate(items):
@@ -797,49 +820,40 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
         if key is not None:
             first_of[key] = i
         new.append((i, order, auto))
-    if new:
-        session.add_all([o for _, o, _ in new])
-        session.flush()
+    # ids up front: the orders go in as one plain INSERT batch after their dispatch is decided
+    rows = _Rows()
     ledger: list[tuple[Principal | str, str, str, str | int, dict[str, Any] | None]] = []
-    for i, order, auto in new:
+    for (i, order, auto), order_id in zip(new, reserve_ids(session, WorkOrder.__table__, len(new)), strict=True):
         principal, data = items[i]
-        order.number = _number_for(order.id, now)
-        for photo in data.photos:
-            _store_photo(session, order, "intake", photo)
+        order.id, order.number = order_id, _number_for(order_id, now)
         _event(session, order, principal, "intake", None, RECEIVED,
-               f"{CHANNEL_LABELS.get(data.channel, data.channel)}受理", {"channel": data.channel}, now)
+               f"{CHANNEL_LABELS.get(data.channel, data.channel)}受理", {"channel": data.channel}, now, rows)
         detail: dict[str, Any] = {"channel": data.channel, "type_code": order.type_code,
                                   "grid_code": order.grid_code, "district_code": order.district_code,
                                   "external_id": data.external_id}
         if auto:
             main, assists = resolve_units(session, order, ref=ref)
             if main:  # 智能分拨: triage and dispatch are on the timeline; this one ledger entry records both
-                _move(session, SYSTEM, order, "triage", {RECEIVED}, TRIAGED, "智能分拨", now=now, ledger=False)
+                _move(session, SYSTEM, order, "triage", {RECEIVED}, TRIAGED, "智能分拨", now=now, ledger=False,
+                      rows=rows)
                 _dispatch(session, SYSTEM, order, main, assists, now=now, ledger=False,
-                          cal=ref.cal)  # type: ignore[union-attr]
+                          cal=ref.cal, rows=rows)  # type: ignore[union-attr]
                 detail.update(auto_dispatch={"main_unit": main, "assist_units": assists,
                                              "handle_due_at": order.handle_due_at.isoformat()
                                              if order.handle_due_at else None})
         ledger.append((principal, "events.intake", "work_order", order.number, detail))
         results[i] = to_out(session, principal, order)
-    _insert_rows_in_bulk(session, already_pending)
+    if new:
+        session.add_all([o for _, o, _ in new])
+        session.flush()
+        for i, order, _ in new:
+            for photo in items[i][1].photos:
+                _store_photo(session, order, "intake", photo)
+    rows.insert(session)
     audit.record_many(session, ledger)
     for i, j in repeats.items():
         results[i] = results[j]
     return results  # type: ignore[return-value]
-
-
-def _insert_rows_in_bulk(session: Session, keep: set[Any]) -> None:
-    """Timeline and timer rows this batch added go in as one executemany per table: nothing reads
-    their generated ids, and fetching them costs a round trip per row on SQLite."""
-    rows = [o for o in session.new if isinstance(o, (OrderEvent, Timer)) and o not in keep]
-    for obj in rows:
-        session.expunge(obj)
-    for cls in (OrderEvent, Timer):
-        batch = [o for o in rows if isinstance(o, cls)]
-        if batch:
-            cols = [c.key for c in cls.__table__.columns if c.key != "id"]
-            session.execute(insert(cls), [{c: getattr(o, c) for c in cols} for o in batch])
 
 
 def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestions: list[tuple[str, float]],
@@ -862,7 +876,7 @@ def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestio
     attributes = check_attributes(ptype, dict(data.attributes)) if ptype and data.channel == "open311" \
         else dict(data.attributes)
     order = WorkOrder(
-        number=f"tmp-{hashlib.sha1(f'{now.timestamp()}{id(data)}'.encode()).hexdigest()[:18]}",
+        number="",  # from the id, once reserved
         channel=data.channel, status=RECEIVED, type_code=ptype.code if ptype else None,
         type_name=ptype.name if ptype else "", kind=ptype.kind if ptype else "",
         suggested_type=suggested, suggested_confidence=float(confidence) if confidence is not None else None,
@@ -950,7 +964,7 @@ def dispatch(session: Session, principal: Principal, number: str, main_unit: str
 
 
 def _dispatch(session: Session, principal: Principal, order: WorkOrder, main: str, assists: list[str],
-              now: datetime | None = None, ledger: bool = True, cal: Any = None) -> None:
+              now: datetime | None = None, ledger: bool = True, cal: Any = None, rows: _Rows | None = None) -> None:
     now = now or utcnow()
     cal = cal or calendar(session)
     sla = order.sla or {}
@@ -965,10 +979,10 @@ def _dispatch(session: Session, principal: Principal, order: WorkOrder, main: st
     _move(session, principal, order, "dispatch", {TRIAGED, REOPENED}, DISPATCHED,
           "主办：" + names.get(main, main) + ("；协办：" + "、".join(names.get(a, a) for a in assists) if assists else ""),
           {"main_unit": main, "assist_units": assists, "sign_due_at": order.sign_due_at.isoformat(),
-           "handle_due_at": order.handle_due_at.isoformat()}, now, ledger)
+           "handle_due_at": order.handle_due_at.isoformat()}, now, ledger, rows)
     if order.timer_round:
         _cancel_timers(session, order, now=now)
-    _schedule(session, order, now, sign=True, cal=cal)
+    _schedule(session, order, now, sign=True, cal=cal, rows=rows)
 
 
 def sign(session: Session, principal: Principal, number: str, *, now: datetime | None = None) -> WorkOrder:
@@ -1403,7 +1417,6 @@ def import_history(session: Session, principal: Principal, orders: list[dict[str
     (ts, actor, action, from_status, to_status, note). Open orders get this round's timers; timers
     already past are marked as imported so the worker does not replay old reminders.
     """
-    from sqlalchemy import insert
 
     authorize(principal, "events.admin")
     now = now or utcnow()
