@@ -2,7 +2,8 @@
 dispatch by the catalogue + persistence with timeline, timers and audit entry, per request.
 
 Target (issue 5): ≥ 1,000 orders/s sustained on 2 cores against PostgreSQL, p99 ≤ 100 ms; SQLite
-reported too. The server runs under uvicorn with several workers; a separate load-generator
+reported too. The server runs as in production (``citybase serve --workers 2``: uvicorn workers, each
+with its own SO_REUSEPORT socket); a separate load-generator
 process sends a bounded number of requests over loopback with a fixed concurrency. Baseline in
 the same run: the same server's /healthz (one SELECT 1) — the cost of the HTTP stack alone.
 
@@ -143,9 +144,8 @@ def bench_backend(name: str, args: argparse.Namespace) -> dict:
     token = prepare(tmp / "home", url)
     port = free_port()
     env = dict(os.environ)
-    server = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "citybase.app:create_app", "--host",
-                               "127.0.0.1", "--port", str(port), "--workers", str(args.workers), "--log-level",
-                               "warning", "--no-access-log"], env=env)
+    server = subprocess.Popen([sys.executable, "-m", "citybase.cli", "serve", "--host", "127.0.0.1", "--port",
+                               str(port), "--workers", str(args.workers)], env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         import httpx

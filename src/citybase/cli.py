@@ -96,12 +96,17 @@ def init() -> None:
 @friendly
 def serve(host: str = typer.Option("127.0.0.1", help="监听地址"), port: int = typer.Option(8000, help="端口"),
           workers: int = typer.Option(1, help="进程数")) -> None:
-    """启动 Web 服务。"""
-    import uvicorn
+    """启动 Web 服务（多进程时每个进程各自监听同一端口，由内核均分连接）。"""
+    from citybase.web.server import PortInUse
+    from citybase.web.server import serve as run_server
 
-    console.print(f"城市数字底座已启动：http://{host}:{port}  （Ctrl+C 停止）")
-    uvicorn.run("citybase.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", access_log=False)
+    console.print(f"城市数字底座已启动：http://{host}:{port}  （{workers} 个进程，Ctrl+C 停止）")
+    try:
+        code = run_server(host, port, workers)
+    except PortInUse as exc:
+        console.print(f"[red]{exc}[/red]（端口已被其他程序占用？可用 --port 换一个端口）")
+        raise typer.Exit(1) from exc
+    raise typer.Exit(code)
 
 
 @app.command()

@@ -27,9 +27,8 @@ def test_kill_9_during_intake_loses_no_acknowledged_order(ev):
         _, token = identity.create_token(s, SYSTEM, "operator")
     dispose_engines()
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "citybase.app:create_app",
-                             "--host", "127.0.0.1", "--port", str(port), "--workers", "2", "--log-level", "warning"],
-                            env=dict(os.environ), start_new_session=True)
+    proc = subprocess.Popen([sys.executable, "-m", "citybase.cli", "serve", "--host", "127.0.0.1",
+                             "--port", str(port), "--workers", "2"], env=dict(os.environ), start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(200):
