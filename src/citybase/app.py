@@ -145,9 +145,15 @@ def create_app() -> FastAPI:
                                    swagger_css_url="/vendor/swagger/swagger-ui.css",
                                    swagger_favicon_url="/vendor/swagger/favicon-32x32.png")
 
-    for room in ("views", "pages"):
-        for mod in rooms(room):
-            app.include_router(mod.router)
+    # FastAPI matches a request against the routes one by one, in order, and a match costs a few
+    # microseconds: by the events module's intake API, ~100 earlier routes took a third of the
+    # request's CPU. A module's ``priority_router`` (high-rate machine endpoints) goes first.
+    mods = [mod for room in ("views", "pages") for mod in rooms(room)]
+    for mod in mods:
+        if hasattr(mod, "priority_router"):
+            app.include_router(mod.priority_router)
+    for mod in mods:
+        app.include_router(mod.router)
 
     static = Path(__file__).parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")

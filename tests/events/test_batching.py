@@ -3,11 +3,12 @@ timeline and its own ledger entry; one bad request never takes the others down."
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
 
-from citybase.core.errors import BadInput, CitybaseError
+from citybase.core.errors import BadInput
 from citybase.events import batching, service
 from citybase.events.schemas import IntakeIn
 from tests.events.conftest import HANDLER_UNIT, as_user, fetch, point_in
@@ -76,33 +77,27 @@ def test_concurrent_requests_share_transactions(ev, monkeypatch):
         return real(session, items, **kw)
 
     monkeypatch.setattr(service, "intake_many", slow_first)
-    results: list[object] = [None] * 12
 
-    def worker(i: int) -> None:
-        try:
-            results[i] = batcher.submit(ev.operator, _item(description=f"垃圾堆放 {i}", external_id=f"c-{i}"))
-        except CitybaseError as exc:
-            results[i] = exc
+    async def main() -> list[object]:
+        first = asyncio.ensure_future(batcher.submit(ev.operator, _item(description="垃圾堆放 0", external_id="c-0")))
+        while not sizes:
+            await asyncio.sleep(0.01)
+        rest = [asyncio.ensure_future(batcher.submit(ev.operator, _item(description=f"垃圾堆放 {i}",
+                                                                         external_id=f"c-{i}")))
+                for i in range(1, 12)]
+        await asyncio.sleep(0.05)
+        assert len(batcher._pending) == 11 and batcher._busy == 1  # queued behind the one writer
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(12)]
-    threads[0].start()
-    while not sizes:
-        threading.Event().wait(0.01)
-    for t in threads[1:]:
-        t.start()
-    while len(batcher._pending) < 11:
-        threading.Event().wait(0.01)
-    release.set()
-    for t in threads:
-        t.join(30)
+    results = asyncio.run(main())
     numbers = {r.number for r in results}  # type: ignore[union-attr]
     assert len(numbers) == 12
-    assert sizes == [1, 11] and batcher.batches == 2
+    assert sizes == [1, 11] and batcher.batches == 2 and batcher._busy == 0
     assert all(fetch(n).status == "dispatched" for n in numbers)
 
 
 def test_a_failed_batch_is_retried_one_by_one(ev, monkeypatch):
-    batcher = batching.IntakeBatcher()
     real = service.intake_many
 
     def broken_for_batches(session, items, **kw):
@@ -111,28 +106,58 @@ def test_a_failed_batch_is_retried_one_by_one(ev, monkeypatch):
         return real(session, items, **kw)
 
     monkeypatch.setattr(service, "intake_many", broken_for_batches)
-    items = [batching._Item(ev.operator, _item(external_id="r-1")),
-             batching._Item(ev.operator, _item(point=(121.9, 35.0)))]
-    batcher._pending, batcher._busy = list(items), 1
-    batcher._write_next()
-    assert items[0].result is not None and items[0].result.external_id == "r-1"
-    assert fetch(items[0].result.number).status == "dispatched"
-    assert isinstance(items[1].error, BadInput) and items[1].error.code == "outside_city"
-    assert batcher._busy == 0 and all(it.done and it.ready.is_set() for it in items)
+
+    async def main() -> list[object]:
+        batcher = batching.IntakeBatcher(writers=1)
+        return await asyncio.gather(batcher.submit(ev.operator, _item(external_id="r-1")),
+                                    batcher.submit(ev.operator, _item(point=(121.9, 35.0))),
+                                    return_exceptions=True)
+
+    ok, refused = asyncio.run(main())
+    assert ok.external_id == "r-1" and fetch(ok.number).status == "dispatched"  # type: ignore[union-attr]
+    assert isinstance(refused, BadInput) and refused.code == "outside_city"
 
 
 def test_two_writers_under_load_lose_nothing_and_release_their_slots(ev):
     batcher = batching.IntakeBatcher(max_batch=4, writers=2)
-    results: list[object] = [None] * 40
 
-    def worker(i: int) -> None:
-        results[i] = batcher.submit(ev.operator, _item(description=f"垃圾堆放 {i}", external_id=f"w-{i}"))
+    async def main() -> list[object]:
+        return await asyncio.gather(*(batcher.submit(ev.operator, _item(description=f"垃圾堆放 {i}",
+                                                                        external_id=f"w-{i}"))
+                                      for i in range(40)))
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not any(t.is_alive() for t in threads)
+    results = asyncio.run(main())
     assert len({r.number for r in results}) == 40  # type: ignore[union-attr]
-    assert batcher.items == 40 and batcher._busy == 0 and batcher._pending == []
+    assert batcher.items == 40 and batcher.batches >= 10 and batcher._busy == 0 and batcher._pending == []
+
+
+def test_a_client_that_goes_away_still_has_its_problem_registered(ev, monkeypatch):
+    real = service.intake_many
+    started, release = threading.Event(), threading.Event()
+
+    def slow(session, items, **kw):
+        started.set()
+        release.wait(10)
+        return real(session, items, **kw)
+
+    monkeypatch.setattr(service, "intake_many", slow)
+    batcher = batching.IntakeBatcher()
+
+    async def main() -> None:
+        request = asyncio.ensure_future(batcher.submit(ev.operator, _item(external_id="gone-1")))
+        while not started.is_set():
+            await asyncio.sleep(0.01)
+        request.cancel()  # the connection dropped while the batch was being written
+        release.set()
+        while batcher._busy:
+            await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    from sqlalchemy import select
+
+    from citybase.db import make_session
+    from citybase.events.models import WorkOrder
+
+    with make_session() as s:
+        stored = s.execute(select(WorkOrder).where(WorkOrder.external_id == "gone-1")).scalars().all()
+    assert len(stored) == 1 and fetch(stored[0].number).status == "dispatched"

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
 
 from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal, authorize
@@ -18,6 +19,8 @@ from citybase.events.schemas import IntakeIn, OrderOut, PhotoIn
 from citybase.web.security import requires
 
 api = APIRouter(prefix="/api/events", tags=["一网统管"])
+# high-rate machine endpoints: the app includes this router before every other (see app.create_app)
+priority_router = APIRouter(prefix="/api/events", tags=["一网统管"])
 
 
 class IntakeApiIn(BaseModel):
@@ -58,13 +61,19 @@ def _photos(items: list[str]) -> list[PhotoIn]:
     return out
 
 
-@api.post("/orders", status_code=201, response_model=OrderOut)
-def create_order(body: IntakeApiIn, principal: Principal = Depends(requires("events.intake"))) -> OrderOut:
+@priority_router.post("/orders", status_code=201, response_model=OrderOut)
+async def create_order(body: IntakeApiIn, principal: Principal = Depends(requires("events.intake"))) -> OrderOut:
+    """Machine intake (sensors, other systems). Async: without photos the request waits on the event
+    loop for its group commit (see events/batching.py) instead of occupying a pool thread."""
     if body.channel not in ("api", "sensor", "superior", "hotline"):
         raise BadInput("接口渠道只能是 api、sensor、superior 或 hotline", code="bad_channel")
+    if not body.photos_base64:
+        return await batching.submit(principal, IntakeIn(**body.model_dump(exclude={"photos_base64"})))
+    return await run_in_threadpool(_intake_with_photos, body, principal)
+
+
+def _intake_with_photos(body: IntakeApiIn, principal: Principal) -> OrderOut:
     data = IntakeIn(**body.model_dump(exclude={"photos_base64"}), photos=_photos(body.photos_base64))
-    if not data.photos:  # group commit with the other requests in flight (see events/batching.py)
-        return batching.submit(principal, data)
     with session_scope() as s:
         return service.intake(s, principal, data)
 

@@ -79,9 +79,15 @@ def resolve_principal(request: Request) -> Principal:
 async def resolve_principal_async(request: Request) -> Principal:
     """:func:`resolve_principal` for async code: a token or session lookup reads the database, so it
     runs in the thread pool instead of blocking the event loop (and every other request) meanwhile."""
-    if getattr(request.state, "principal", None) is None and (
-            request.headers.get("authorization") or SESSION_COOKIE in request.cookies):
-        return await run_in_threadpool(resolve_principal, request)
+    if getattr(request.state, "principal", None) is None:
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):  # looked up moments ago: no database, no thread
+            hit = identity.cached_token(get_settings().db_url, auth[7:].strip())
+            if hit is not None:
+                request.state.principal = hit
+                return hit
+        if auth or SESSION_COOKIE in request.cookies:
+            return await run_in_threadpool(resolve_principal, request)
     return resolve_principal(request)
 
 

@@ -415,14 +415,24 @@ def forget_cached_tokens(session: Session | None = None) -> None:
         event.listen(session, "after_commit", lambda _s: _TOKEN_CACHE.clear(), once=True)
 
 
+def cached_token(database: str, plain: str) -> Principal | None:
+    """The principal of a token looked up in this process less than TOKEN_CACHE_SECONDS ago (and
+    not expired since), without touching the database; None when it must be looked up."""
+    hit = _TOKEN_CACHE.get((database, sm3_hex(plain.encode())))
+    if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS and (hit[2] is None or hit[2] > _now()):
+        return hit[1]
+    return None
+
+
 def resolve_token(session: Session, plain: str) -> Principal:
     if not plain.startswith(TOKEN_PREFIX):
         raise NotAuthenticated("API 令牌无效", code="token_invalid")
+    database = get_settings().db_url  # the database the session's engine serves
+    hit = cached_token(database, plain)
+    if hit is not None:
+        return hit
     digest = sm3_hex(plain.encode())
-    key = (str(session.get_bind().url), digest)
-    hit = _TOKEN_CACHE.get(key)
-    if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS and (hit[2] is None or hit[2] > _now()):
-        return hit[1]
+    key = (database, digest)
     principal, expires_at = _resolve_token_row(session, digest)
     if len(_TOKEN_CACHE) >= _TOKEN_CACHE_MAX:
         _TOKEN_CACHE.clear()
