@@ -133,19 +133,6 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     return list(range(top + 1, top + 1 + count))
 
 
-@contextmanager
-def pipelined(session: Session) -> Iterator[None]:
-    """Statements whose results nobody reads (INSERTs with known keys), sent to PostgreSQL back to
-    back and confirmed in one round trip at the end of the block (psycopg pipeline mode); an error
-    in any of them is raised there. A plain block on SQLite, which has no round trips to save."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    raw = session.connection().connection.driver_connection
-    with raw.pipeline():
-        yield
-
-
 SessionFactory = sessionmaker  # re-exported for typing convenience
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"

@@ -35,7 +35,7 @@ from citybase.core.errors import (
 )
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.db import pipelined, reserve_ids, utcnow
+from citybase.db import reserve_ids, utcnow
 from citybase.events.models import DispatchRule, OrderEvent, OrderPhoto, ProblemType, Timer, WorkOrder
 from citybase.events.schemas import EventOut, IntakeIn, OrderOut, PhotoIn, ProblemTypeIn
 from citybase.reference import divisions
@@ -495,8 +495,8 @@ class _Rows:
 
     def insert(self, session: Session) -> None:
         for table, rows in ((OrderEvent.__table__, self.events), (Timer.__table__, self.timers)):
-            if rows:  # inline: no RETURNING of the new id, even for a single row (nothing reads it)
-                session.execute(table.insert().inline(), rows)
+            if rows:
+                session.execute(table.insert(), rows)
 
 
 def _event(session: Session, order: WorkOrder, actor: Principal, action: str, frm: str | None, to: str | None,
@@ -843,14 +843,13 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
                                              if order.handle_due_at else None})
         ledger.append((principal, "events.intake", "work_order", order.number, detail))
         results[i] = to_out(session, principal, order)
-    with pipelined(session):  # orders, timeline and timers: one round trip
-        if new:
-            session.add_all([o for _, o, _ in new])
-            session.flush()
-        rows.insert(session)
-    for i, order, _ in new:  # photos (rare in a batch) afterwards: their rows take generated ids
-        for photo in items[i][1].photos:
-            _store_photo(session, order, "intake", photo)
+    if new:
+        session.add_all([o for _, o, _ in new])
+        session.flush()
+        for i, order, _ in new:
+            for photo in items[i][1].photos:
+                _store_photo(session, order, "intake", photo)
+    rows.insert(session)
     audit.record_many(session, ledger)
     for i, j in repeats.items():
         results[i] = results[j]
