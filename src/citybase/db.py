@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, Table, create_engine, event, text
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, create_engine, event, text
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -121,7 +122,8 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     known up front go in as one plain executemany, with no RETURNING and no UPDATE afterwards.
     PostgreSQL draws them from the column's sequence (never handed out twice). SQLite continues
     after the largest id; that is safe because a write session holds the database's write lock from
-    its BEGIN IMMEDIATE to its commit, so call this only inside :func:`session_scope` (a writer)."""
+    its BEGIN IMMEDIATE to its commit, so call this only inside :func:`session_scope` (a writer) and
+    insert the rows before that transaction ends."""
     if count <= 0:
         return []
     (pk,) = table.primary_key.columns
@@ -131,6 +133,38 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         return [r[0] for r in rows]
     top = session.execute(text(f'SELECT coalesce(max("{pk.name}"), 0) FROM "{table.name}"')).scalar_one()
     return list(range(top + 1, top + 1 + count))
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows whose generated values nobody reads back, in the session's transaction.
+    Every row has the same keys. PostgreSQL: one ``COPY … FROM STDIN`` (psycopg), a few microseconds
+    a row where an executemany spent ~25 in the driver; values go through the columns' own bind
+    processing (UTC datetimes, JSON), so what is stored is what an INSERT would store. SQLite: one
+    executemany."""
+    if not rows:
+        return
+    session.flush()  # rows pending in the session go first (the new rows may refer to them)
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(table.insert().inline(), rows)
+        return
+    from psycopg.types.json import Json
+
+    dialect = session.get_bind().dialect
+    cols = list(rows[0])
+    convert = []
+    for name in cols:
+        col_type = table.c[name].type
+        if isinstance(col_type, JSON):
+            convert.append(lambda v: None if v is None else Json(v))
+        elif isinstance(col_type, TypeDecorator):
+            convert.append(lambda v, t=col_type: t.process_bind_param(v, dialect))
+        else:
+            convert.append(None)
+    names = ", ".join(f'"{c}"' for c in cols)
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([v if f is None else f(v) for f, v in zip(convert, (row[c] for c in cols), strict=True)])
 
 
 SessionFactory = sessionmaker  # re-exported for typing convenience

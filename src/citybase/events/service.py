@@ -35,7 +35,7 @@ from citybase.core.errors import (
 )
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.db import reserve_ids, utcnow
+from citybase.db import insert_rows, reserve_ids, utcnow
 from citybase.events.models import DispatchRule, OrderEvent, OrderPhoto, ProblemType, Timer, WorkOrder
 from citybase.events.schemas import EventOut, IntakeIn, OrderOut, PhotoIn, ProblemTypeIn
 from citybase.reference import divisions
@@ -487,16 +487,15 @@ def _order(session: Session, number: str, lock: bool = False) -> WorkOrder:
 
 @dataclass
 class _Rows:
-    """Timeline and timer rows of a batch of intakes, kept as plain values and inserted with one
-    executemany per table at the end (nothing reads their generated ids)."""
+    """Timeline and timer rows of a batch of intakes, kept as plain values and inserted in bulk per
+    table at the end (nothing reads their generated ids)."""
 
     events: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
 
     def insert(self, session: Session) -> None:
-        for table, rows in ((OrderEvent.__table__, self.events), (Timer.__table__, self.timers)):
-            if rows:
-                session.execute(table.insert(), rows)
+        insert_rows(session, OrderEvent.__table__, self.events)
+        insert_rows(session, Timer.__table__, self.timers)
 
 
 def _event(session: Session, order: WorkOrder, actor: Principal, action: str, frm: str | None, to: str | None,
@@ -843,9 +842,8 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
                                              if order.handle_due_at else None})
         ledger.append((principal, "events.intake", "work_order", order.number, detail))
         results[i] = to_out(session, principal, order)
-    if new:
-        session.add_all([o for _, o, _ in new])
-        session.flush()
+    if new:  # the orders stay out of the session: nothing of theirs is read back
+        insert_rows(session, WorkOrder.__table__, [_columns(o) for _, o, _ in new])
         for i, order, _ in new:
             for photo in items[i][1].photos:
                 _store_photo(session, order, "intake", photo)
@@ -854,6 +852,13 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
     for i, j in repeats.items():
         results[i] = results[j]
     return results  # type: ignore[return-value]
+
+
+_ORDER_COLUMNS = [c.key for c in WorkOrder.__table__.columns]
+
+
+def _columns(order: WorkOrder) -> dict[str, Any]:
+    return {key: getattr(order, key) for key in _ORDER_COLUMNS}
 
 
 def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestions: list[tuple[str, float]],

@@ -26,6 +26,7 @@ from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal, authorize
 from citybase.core.keyfile import read_or_create
 from citybase.core.pagination import Page, paginate
+from citybase.db import insert_rows
 from citybase.standards.crypto import sm3
 
 GENESIS = bytes(32)
@@ -117,7 +118,7 @@ def record(session: Session, actor: Principal | str, action: str, object_type: s
 
 
 def record_many(session: Session, entries: list[tuple[Principal | str, str, str, str | int, dict[str, Any] | None]]
-                ) -> list[AuditEntry]:
+                ) -> None:
     """Append several entries (actor, action, object type, object id, detail) in order, inside the
     caller's transaction: one lock and one read of the tail for all of them, one INSERT batch.
     Entries and checkpoints are exactly what as many :func:`record` calls would write."""
@@ -129,7 +130,7 @@ def record_many(session: Session, entries: list[tuple[Principal | str, str, str,
     seq = last[0] if last else 0
     prev = bytes.fromhex(last[1]) if last else GENESIS
     every = get_settings().audit_checkpoint_every
-    rows: list[AuditEntry] = []
+    rows: list[dict[str, Any]] = []
     checkpoints: list[tuple[int, str]] = []
     for actor, action, object_type, object_id, detail in entries:
         actor_name = actor.actor if isinstance(actor, Principal) else str(actor)
@@ -138,16 +139,14 @@ def record_many(session: Session, entries: list[tuple[Principal | str, str, str,
         ts = _now_text()
         e_hash = entry_hash(actor_name, action, object_type, str(object_id), detail_json, ts)
         prev = chain_hash(prev, e_hash)
-        rows.append(AuditEntry(seq=seq, ts=ts, actor=actor_name, action=action, object_type=object_type,
-                               object_id=str(object_id), detail=detail_json, entry_hash=e_hash.hex(),
-                               chain_hash=prev.hex()))
+        rows.append({"seq": seq, "ts": ts, "actor": actor_name, "action": action, "object_type": object_type,
+                     "object_id": str(object_id), "detail": detail_json, "entry_hash": e_hash.hex(),
+                     "chain_hash": prev.hex()})
         if every > 0 and seq % every == 0:
             checkpoints.append((seq, prev.hex()))
-    session.add_all(rows)
-    session.flush()
+    insert_rows(session, AuditEntry.__table__, rows)
     for cp_seq, cp_hash in checkpoints:
         _sign_checkpoint(session, cp_seq, cp_hash)
-    return rows
 
 
 def _sign_checkpoint(session: Session, seq: int, chain_hex: str) -> AuditCheckpoint:
