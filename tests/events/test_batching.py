@@ -161,3 +161,35 @@ def test_a_client_that_goes_away_still_has_its_problem_registered(ev, monkeypatc
     with make_session() as s:
         stored = s.execute(select(WorkOrder).where(WorkOrder.external_id == "gone-1")).scalars().all()
     assert len(stored) == 1 and fetch(stored[0].number).status == "dispatched"
+
+
+def test_the_api_reads_reference_data_at_most_seconds_old_and_its_own_changes_at_once(ev, monkeypatch):
+    """Batches of the intake API reuse problem types, the dispatch catalogue and the calendar for
+    REFERENCE_SECONDS; a change made through this process applies to the very next batch."""
+    from sqlalchemy import update
+
+    from citybase.core.identity.principal import SYSTEM
+    from citybase.db import session_scope
+    from citybase.events.models import ProblemType
+    from citybase.events.schemas import ProblemTypeIn
+
+    monkeypatch.setattr(service, "REFERENCE_SECONDS", 60)
+
+    def via_api(n: int) -> dict:
+        async def main() -> object:
+            return await batching.IntakeBatcher().submit(ev.operator, _item(external_id=f"ref-{n}"))
+        return asyncio.run(main()).sla  # type: ignore[union-attr]
+
+    assert via_api(1)["handle"] != 77
+    with session_scope() as s:  # through the service, in this process: applies at once
+        t = service.get_problem_type(s, "TGARB")
+        service.save_problem_type(s, SYSTEM, ProblemTypeIn(code="TGARB", name=t.name, kind=t.kind, sign_in=1,
+                                                           handle=77))
+    assert via_api(2)["handle"] == 77
+    with session_scope() as s:  # as another worker process would: seen within REFERENCE_SECONDS
+        s.execute(update(ProblemType).where(ProblemType.code == "TGARB").values(handle=55))
+    assert via_api(3)["handle"] == 77
+    monkeypatch.setattr(service, "REFERENCE_SECONDS", 0)  # as if those seconds had passed
+    assert via_api(4)["handle"] == 55
+    with session_scope() as s:  # service.intake (forms, Open311, tests) always reads afresh
+        assert service.intake(s, ev.operator, _item(external_id="ref-5")).sla["handle"] == 55

@@ -95,7 +95,7 @@ class IntakeBatcher:
         """Register a batch in one transaction (in a pool thread); each request's result or error."""
         try:
             with session_scope() as s:
-                outs = service.intake_many(s, [(it.principal, it.data) for it in batch])
+                outs = service.intake_many(s, [(it.principal, it.data) for it in batch], recent_reference=True)
         except Exception:  # noqa: BLE001 - the shared transaction failed: each request on its own
             if len(batch) > 1:
                 log.warning("intake batch of %d failed; retrying each alone", len(batch), exc_info=True)

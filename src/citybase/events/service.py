@@ -12,13 +12,14 @@ import io
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, and_, cast, func, insert, or_, select, update
+from sqlalchemy import String, and_, cast, event, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from citybase.config import get_settings
@@ -143,6 +144,7 @@ def seed_problem_types(session: Session, principal: Principal, items: list[dict[
             added += 1
     if added:
         session.flush()
+        _forget_reference(session)
         audit.record(session, principal, "events.types_seed", "problem_type", "*", {"added": added})
     return added
 
@@ -179,6 +181,7 @@ def save_problem_type(session: Session, principal: Principal, data: ProblemTypeI
     row.active = True
     row.updated_at = utcnow()
     session.flush()
+    _forget_reference(session)
     audit.record(session, principal, "events.type_save", "problem_type", data.code,
                  {"before": before, "after": sla_of(row), "name": row.name})
     return row
@@ -213,6 +216,7 @@ def add_dispatch_rule(session: Session, principal: Principal, *, type_code: str 
                         assist_units=[u.strip() for u in assist_units or [] if u.strip()], note=note[:200])
     session.add(rule)
     session.flush()
+    _forget_reference(session)
     audit.record(session, principal, "events.rule_add", "dispatch_rule", rule.id,
                  {"type_code": type_code, "area_code": area_code, "main_unit": main_unit,
                   "assist_units": rule.assist_units})
@@ -225,6 +229,7 @@ def delete_dispatch_rule(session: Session, principal: Principal, rule_id: int) -
     if rule is None:
         raise NotFound("派单规则不存在", code="unknown_rule")
     session.delete(rule)
+    _forget_reference(session)
     audit.record(session, principal, "events.rule_delete", "dispatch_rule", rule_id, {})
 
 
@@ -746,6 +751,32 @@ class _Reference:
             or_(DispatchRule.type_code.in_(codes), DispatchRule.type_code.is_(None)))).scalars()
         return cls(types=types, rules=list(rules), cal=calendar(session))
 
+    @classmethod
+    def recent(cls, session: Session, codes: set[str]) -> _Reference:
+        """All of it, as read by this process less than REFERENCE_SECONDS ago (read now otherwise,
+        or when the batch names a type not seen then). Changes made through this process apply at
+        once (:func:`_forget_reference`); changes made in another worker within REFERENCE_SECONDS."""
+        key = get_settings().db_url
+        hit = _REFERENCE.get(key)
+        if hit is not None and time.monotonic() - hit[0] < REFERENCE_SECONDS and codes <= hit[1].types.keys():
+            return hit[1]
+        ref = cls(types={t.code: t for t in session.execute(select(ProblemType)).scalars()},
+                  rules=list(session.execute(select(DispatchRule)).scalars()), cal=calendar(session))
+        _REFERENCE[key] = (time.monotonic(), ref)
+        return ref
+
+
+# The intake API's copy of the reference data (see _Reference.recent): three round trips a batch less.
+REFERENCE_SECONDS = float(os.environ.get("CITYBASE_INTAKE_REFERENCE_SECONDS", "2"))
+_REFERENCE: dict[str, tuple[float, _Reference]] = {}
+
+
+def _forget_reference(session: Session) -> None:
+    """Problem types or the dispatch catalogue change: this process reads them afresh, now and
+    again once the change is committed."""
+    _REFERENCE.clear()
+    event.listen(session, "after_commit", lambda _s: _REFERENCE.clear(), once=True)
+
 
 def intake(session: Session, principal: Principal, data: IntakeIn, *, now: datetime | None = None) -> OrderOut:
     """Register a problem from any channel. Machine channels are triaged and dispatched at once
@@ -771,11 +802,12 @@ def _check_intake(principal: Principal, data: IntakeIn) -> None:
 
 
 def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
-                now: datetime | None = None) -> list[OrderOut | CitybaseError]:
+                now: datetime | None = None, recent_reference: bool = False) -> list[OrderOut | CitybaseError]:
     """:func:`intake` for several problems in the caller's one transaction (group commit for the
     intake API). Reference data is read once, orders are inserted in one batch and the ledger
     entries appended in one go. A problem refused for its own reasons (bad point, no permission…)
-    comes back as its error in its place and does not affect the others."""
+    comes back as its error in its place and does not affect the others. ``recent_reference``: the
+    intake API's batches use reference data up to REFERENCE_SECONDS old (see _Reference.recent)."""
     now = now or utcnow()
     results: list[OrderOut | CitybaseError | None] = [None] * len(items)
     todo: list[int] = []
@@ -796,7 +828,8 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
                 known[(o.channel, o.external_id)] = o
     codes = {items[i][1].type_code for i in todo if items[i][1].type_code} | \
         {sug[0][0] for sug in suggestions.values() if sug}
-    ref = _Reference.load(session, codes) if todo else None  # type: ignore[arg-type]
+    load = _Reference.recent if recent_reference else _Reference.load
+    ref = load(session, codes) if todo else None  # type: ignore[arg-type]
     finder = grid_locator(session) if any(items[i][1].lon is not None for i in todo) else None
     first_of: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
