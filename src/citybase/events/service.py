@@ -242,7 +242,7 @@ _ORG_CACHE: dict[str, tuple[float, dict[str, str]]] = {}
 
 def org_names(session: Session) -> dict[str, str]:
     """code → name of every organisation (cached for a minute per database)."""
-    key = str(session.get_bind().url)
+    key = get_settings().db_url
     hit = _ORG_CACHE.get(key)
     if hit and time.monotonic() - hit[0] < 60:
         return hit[1]

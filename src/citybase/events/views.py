@@ -7,7 +7,7 @@ import binascii
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -62,14 +62,17 @@ def _photos(items: list[str]) -> list[PhotoIn]:
 
 
 @priority_router.post("/orders", status_code=201, response_model=OrderOut)
-async def create_order(body: IntakeApiIn, principal: Principal = Depends(requires("events.intake"))) -> OrderOut:
+async def create_order(body: IntakeApiIn, principal: Principal = Depends(requires("events.intake"))) -> Response:
     """Machine intake (sensors, other systems). Async: without photos the request waits on the event
     loop for its group commit (see events/batching.py) instead of occupying a pool thread."""
     if body.channel not in ("api", "sensor", "superior", "hotline"):
         raise BadInput("接口渠道只能是 api、sensor、superior 或 hotline", code="bad_channel")
-    if not body.photos_base64:
-        return await batching.submit(principal, IntakeIn(**body.model_dump(exclude={"photos_base64"})))
-    return await run_in_threadpool(_intake_with_photos, body, principal)
+    if body.photos_base64:
+        out = await run_in_threadpool(_intake_with_photos, body, principal)
+    else:
+        out = await batching.submit(principal, IntakeIn(**body.model_dump(exclude={"photos_base64"})))
+    # already an OrderOut: serialised once here instead of validated again by the response model
+    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
 def _intake_with_photos(body: IntakeApiIn, principal: Principal) -> OrderOut:
