@@ -89,3 +89,29 @@ def test_workers_get_grid_and_geojson(block):
         props = {f["properties"]["code"]: f["properties"] for f in fc["features"]}
         assert props[E2]["community_name"] == "清扬社区" and props[E2]["district_name"] == "梁溪区"
         assert service.grids_geojson(s, district_code="320205")["features"] == []
+
+
+def test_a_recent_layer_version_is_trusted_for_max_age_and_own_changes_apply_at_once(block):
+    """The intake API locates with max_age: the layer version read moments ago is reused (another
+    worker's change shows within max_age); a change made through this process applies at once."""
+    from sqlalchemy import delete, update
+
+    from citybase.core.identity.principal import SYSTEM
+    from citybase.db import session_scope
+    from citybase.grid.models import Grid, GridState
+    from tests.grid.conftest import collection, square
+
+    x, y = X0 + 0.3 * STEP, Y0 + 0.4 * STEP
+    with make_session() as s:
+        assert service.locator(s, max_age=60)(x, y).grid_code == W1
+    with session_scope() as s:  # as another process would: the grids go, the version changes
+        s.execute(delete(Grid))
+        s.execute(update(GridState).where(GridState.key == "version").values(value="elsewhere"))
+    with make_session() as s:
+        assert service.locator(s, max_age=60)(x, y).grid_code == W1  # within max_age: the layer read before
+        assert service.locator(s)(x, y) is None  # max_age 0: read now
+    with session_scope() as s:  # through the service in this process: at once, even with max_age
+        service.import_geojson(s, SYSTEM, collection([{"type": "Feature", "properties": {"code": E2, "community_name": "清扬社区"},
+                                                       "geometry": square(0, 0)}]), source_label="again")
+    with make_session() as s:
+        assert service.locator(s, max_age=60)(x, y).grid_code == E2

@@ -361,13 +361,13 @@ def _standard_address(session: Session, address: str) -> dict[str, Any] | None:
         return None
 
 
-def grid_locator(session: Session) -> Any:
+def grid_locator(session: Session, max_age: float = 0.0) -> Any:
     """The grid module's point locator (layer read once), or one that finds nothing without it."""
     try:
         from citybase.grid import service as grid
     except ImportError:
         return lambda _lon, _lat: None
-    return grid.locator(session)
+    return grid.locator(session, max_age)
 
 
 def _grid_locate(session: Session, lon: float, lat: float) -> Any:
@@ -807,7 +807,8 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
     intake API). Reference data is read once, orders are inserted in one batch and the ledger
     entries appended in one go. A problem refused for its own reasons (bad point, no permission…)
     comes back as its error in its place and does not affect the others. ``recent_reference``: the
-    intake API's batches use reference data up to REFERENCE_SECONDS old (see _Reference.recent)."""
+    intake API's batches use reference data (and the grid layer's version) up to REFERENCE_SECONDS
+    old (see _Reference.recent)."""
     now = now or utcnow()
     results: list[OrderOut | CitybaseError | None] = [None] * len(items)
     todo: list[int] = []
@@ -830,7 +831,8 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
         {sug[0][0] for sug in suggestions.values() if sug}
     load = _Reference.recent if recent_reference else _Reference.load
     ref = load(session, codes) if todo else None  # type: ignore[arg-type]
-    finder = grid_locator(session) if any(items[i][1].lon is not None for i in todo) else None
+    finder = grid_locator(session, REFERENCE_SECONDS if recent_reference else 0.0) \
+        if any(items[i][1].lon is not None for i in todo) else None
     first_of: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
     new: list[tuple[int, WorkOrder, bool]] = []

@@ -21,6 +21,7 @@ import importlib.util
 import json
 import math
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -31,6 +32,7 @@ import numpy as np
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from citybase.config import get_settings
@@ -114,11 +116,13 @@ def area_km2(geom: BaseGeometry) -> float:
 
 
 def layer_version(session: Session) -> str:
-    row = session.get(GridState, "version")
-    return row.value if row is not None else "empty"
+    value = session.execute(select(GridState.value).where(GridState.key == "version")).scalar_one_or_none()
+    return value if value is not None else "empty"
 
 
 def _bump_version(session: Session) -> str:
+    _SEEN.clear()  # this process reads the new version at once (and again after the commit)
+    sa_event.listen(session, "after_commit", lambda _s: _SEEN.clear(), once=True)
     value = uuid.uuid4().hex
     row = session.get(GridState, "version")
     if row is None:
@@ -141,11 +145,18 @@ class _Layer:
 _CACHE: OrderedDict[tuple[str, str], _Layer] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 _CACHE_SIZE = 4
+_SEEN: dict[str, tuple[float, str]] = {}  # database → (when, layer version read then)
 
 
-def _layer(session: Session) -> _Layer:
-    version = layer_version(session)
-    key = (str(session.get_bind().url), version)
+def _layer(session: Session, max_age: float = 0.0) -> _Layer:
+    database = get_settings().db_url
+    seen = _SEEN.get(database)
+    if max_age > 0 and seen is not None and time.monotonic() - seen[0] < max_age:
+        version = seen[1]
+    else:
+        version = layer_version(session)
+        _SEEN[database] = (time.monotonic(), version)
+    key = (database, version)
     with _CACHE_LOCK:
         layer = _CACHE.get(key)
         if layer is not None:
@@ -193,10 +204,11 @@ def locate(session: Session, lon: float, lat: float) -> GridHit | None:
     return locator(session)(lon, lat)
 
 
-def locator(session: Session) -> Callable[[Any, Any], GridHit | None]:
+def locator(session: Session, max_age: float = 0.0) -> Callable[[Any, Any], GridHit | None]:
     """:func:`locate` for many single points in a row (a batch of intakes): the layer is looked up
-    once, not once per point."""
-    layer = _layer(session)
+    once, not once per point. ``max_age``: trust the layer version this process read less than that
+    many seconds ago instead of reading it again (changes made through this process apply at once)."""
+    layer = _layer(session, max_age)
 
     def find(lon: Any, lat: Any) -> GridHit | None:
         try:
