@@ -8,7 +8,7 @@ process sends a bounded number of requests over loopback with a fixed concurrenc
 the same run: the same server's /healthz (one SELECT 1) — the cost of the HTTP stack alone.
 
     .venv/bin/python benchmarks/bench_events_intake.py [--backends postgres,sqlite]
-        [--workers 2] [--concurrency 32] [--classify-share 0.2] [--seconds 20]
+        [--workers 2] [--concurrency 32,64] [--classify-share 0.2] [--seconds 20]
 Load comes from wrk (Debian package), not from Python: an asyncio client on the same two cores
 saturated before the server did (it capped even /healthz at ~200/s).
 Writes benchmarks/results/bench_events_intake.json.
@@ -131,7 +131,7 @@ def run_load(base: str, token: str, seconds: int, conc: int, share: float, path:
     return r
 
 
-def bench_backend(name: str, args: argparse.Namespace) -> dict:
+def bench_backend(name: str, args: argparse.Namespace) -> list[dict]:
     cluster = None
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-events-{name}-"))
     url = None
@@ -157,10 +157,11 @@ def bench_backend(name: str, args: argparse.Namespace) -> dict:
             except httpx.HTTPError:
                 time.sleep(0.1)
         # warm every worker (classifier model, grid index, calendar)
-        warm = run_load(base, token, 5, args.concurrency, 0.5, "/api/events/orders")
-        health = run_load(base, token, args.seconds, args.concurrency, 0, "/healthz")
-        runs = [run_load(base, token, args.seconds, args.concurrency, args.classify_share, "/api/events/orders")
-                for _ in range(args.repeat)]
+        warm = run_load(base, token, 5, 32, 0.5, "/api/events/orders")
+        levels = [int(c) for c in str(args.concurrency).split(",")]
+        health = run_load(base, token, args.seconds, levels[0], 0, "/healthz")
+        runs_by = {conc: [run_load(base, token, args.seconds, conc, args.classify_share, "/api/events/orders")
+                          for _ in range(args.repeat)] for conc in levels}
         with httpx.Client(base_url=base, headers={"Authorization": "Bearer " + token}) as c:
             total = c.get("/api/events/orders", params={"size": 1}).json().get("total")
     finally:
@@ -171,20 +172,26 @@ def bench_backend(name: str, args: argparse.Namespace) -> dict:
 
             dispose_engines()
             cluster.stop()
-    rps = statistics.median(r["rps"] for r in runs)
-    p99 = statistics.median(r["p99_ms"] for r in runs)
-    result = {"backend": name, "workers": args.workers, "concurrency": args.concurrency,
-              "seconds_per_run": args.seconds, "requests": [r["requests"] for r in runs],
-              "orders_stored": total, "orders_acknowledged": warm["requests"] - warm["non2xx"] - warm["errors"]
-              + sum(r["requests"] - r["non2xx"] - r["errors"] for r in runs), "classify_share": args.classify_share,
-              "intake_rps_median": round(rps, 1), "intake_p50_ms_median": round(statistics.median(r["p50_ms"] for r in runs), 1),
-              "intake_p99_ms_median": round(p99, 1), "status_codes": [r["codes"] for r in runs],
-              "baseline_healthz_rps": round(health["rps"], 1), "baseline_healthz_p99_ms": round(health["p99_ms"], 1),
-              "ratio_intake_to_healthz": round(rps / health["rps"], 3),
-              "target_rps": 1000, "target_p99_ms": 100, "meets_target": rps >= 1000 and p99 <= 100}
-    print(f"{name:9s} intake {rps:7.0f}/s p99 {p99:6.1f} ms | /healthz {health['rps']:7.0f}/s "
-          f"| ratio {result['ratio_intake_to_healthz']:.2f} | target met: {result['meets_target']}", flush=True)
-    return result
+    acknowledged = warm["requests"] - warm["non2xx"] - warm["errors"] + sum(
+        r["requests"] - r["non2xx"] - r["errors"] for runs in runs_by.values() for r in runs)
+    results = []
+    for conc, runs in runs_by.items():
+        rps = statistics.median(r["rps"] for r in runs)
+        p99 = statistics.median(r["p99_ms"] for r in runs)
+        result = {"backend": name, "workers": args.workers, "concurrency": conc,
+                  "seconds_per_run": args.seconds, "requests": [r["requests"] for r in runs],
+                  "orders_stored": total, "orders_acknowledged": acknowledged, "classify_share": args.classify_share,
+                  "intake_rps_median": round(rps, 1),
+                  "intake_p50_ms_median": round(statistics.median(r["p50_ms"] for r in runs), 1),
+                  "intake_p99_ms_median": round(p99, 1), "runs_rps": [round(r["rps"], 1) for r in runs],
+                  "runs_p99_ms": [r["p99_ms"] for r in runs], "status_codes": [r["codes"] for r in runs],
+                  "baseline_healthz_rps": round(health["rps"], 1), "baseline_healthz_p99_ms": round(health["p99_ms"], 1),
+                  "ratio_intake_to_healthz": round(rps / health["rps"], 3),
+                  "target_rps": 1000, "target_p99_ms": 100, "meets_target": rps >= 1000 and p99 <= 100}
+        print(f"{name:9s} {conc:3d} clients: intake {rps:7.0f}/s p99 {p99:6.1f} ms | /healthz {health['rps']:7.0f}/s "
+              f"| ratio {result['ratio_intake_to_healthz']:.2f} | target met: {result['meets_target']}", flush=True)
+        results.append(result)
+    return results
 
 
 def main() -> None:
@@ -192,11 +199,11 @@ def main() -> None:
     ap.add_argument("--backends", default="postgres,sqlite")
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--concurrency", default="32,64", help="client connections; several: comma-separated")
     ap.add_argument("--classify-share", type=float, default=0.2)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    results = [bench_backend(b.strip(), args) for b in args.backends.split(",") if b.strip()]
+    results = [r for b in args.backends.split(",") if b.strip() for r in bench_backend(b.strip(), args)]
     out = ROOT / "benchmarks" / "results" / "bench_events_intake.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(out.read_text()).get("results", []) if out.exists() else []

@@ -119,7 +119,7 @@ def session_scope(write: bool = True) -> Iterator[Session]:
 
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """``count`` fresh values of ``table``'s integer primary key, before inserting: rows whose ids are
-    known up front go in as one plain executemany, with no RETURNING and no UPDATE afterwards.
+    known up front go in as one bulk insert (:func:`insert_rows`), with no RETURNING and no UPDATE.
     PostgreSQL draws them from the column's sequence (never handed out twice). SQLite continues
     after the largest id; that is safe because a write session holds the database's write lock from
     its BEGIN IMMEDIATE to its commit, so call this only inside :func:`session_scope` (a writer) and

@@ -754,8 +754,9 @@ class _Reference:
     @classmethod
     def recent(cls, session: Session, codes: set[str]) -> _Reference:
         """All of it, as read by this process less than REFERENCE_SECONDS ago (read now otherwise,
-        or when the batch names a type not seen then). Changes made through this process apply at
-        once (:func:`_forget_reference`); changes made in another worker within REFERENCE_SECONDS."""
+        or when the batch names a type not seen then). Types and catalogue rules changed through this
+        process apply at once (:func:`_forget_reference`); calendar days, and changes made in another
+        worker, within REFERENCE_SECONDS."""
         key = get_settings().db_url
         hit = _REFERENCE.get(key)
         if hit is not None and time.monotonic() - hit[0] < REFERENCE_SECONDS and codes <= hit[1].types.keys():
@@ -854,7 +855,7 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
         if key is not None:
             first_of[key] = i
         new.append((i, order, auto))
-    # ids up front: the orders go in as one plain INSERT batch after their dispatch is decided
+    # ids up front: the orders go in as one bulk insert (COPY) once their dispatch is decided
     rows = _Rows()
     ledger: list[tuple[Principal | str, str, str, str | int, dict[str, Any] | None]] = []
     for (i, order, auto), order_id in zip(new, reserve_ids(session, WorkOrder.__table__, len(new)), strict=True):
