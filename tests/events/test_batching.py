@@ -20,6 +20,25 @@ def _item(description: str = "东亭路口有一堆暴露垃圾", **kw) -> Intak
                     type_code=kw.pop("type_code", "TGARB"), **kw)
 
 
+def _run(main):  # noqa: ANN001, ANN202 - a test helper
+    """asyncio.run(main()) in a thread of its own: the browser tests' Playwright keeps an event loop
+    running in the main thread of the test process."""
+    out: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            out["value"] = asyncio.run(main())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target)
+    t.start()
+    t.join(120)
+    if "error" in out:
+        raise out["error"]  # type: ignore[misc]
+    return out.get("value")
+
+
 def test_a_batch_returns_each_problem_its_own_result(ev):
     from citybase.core.audit import service as audit
     from citybase.core.identity.principal import SYSTEM
@@ -90,7 +109,7 @@ def test_concurrent_requests_share_transactions(ev, monkeypatch):
         release.set()
         return await asyncio.gather(first, *rest, return_exceptions=True)
 
-    results = asyncio.run(main())
+    results = _run(main)
     numbers = {r.number for r in results}  # type: ignore[union-attr]
     assert len(numbers) == 12
     assert sizes == [1, 11] and batcher.batches == 2 and batcher._busy == 0
@@ -113,7 +132,7 @@ def test_a_failed_batch_is_retried_one_by_one(ev, monkeypatch):
                                     batcher.submit(ev.operator, _item(point=(121.9, 35.0))),
                                     return_exceptions=True)
 
-    ok, refused = asyncio.run(main())
+    ok, refused = _run(main)
     assert ok.external_id == "r-1" and fetch(ok.number).status == "dispatched"  # type: ignore[union-attr]
     assert isinstance(refused, BadInput) and refused.code == "outside_city"
 
@@ -126,7 +145,7 @@ def test_two_writers_under_load_lose_nothing_and_release_their_slots(ev):
                                                                         external_id=f"w-{i}"))
                                       for i in range(40)))
 
-    results = asyncio.run(main())
+    results = _run(main)
     assert len({r.number for r in results}) == 40  # type: ignore[union-attr]
     assert batcher.items == 40 and batcher.batches >= 10 and batcher._busy == 0 and batcher._pending == []
 
@@ -152,7 +171,7 @@ def test_a_client_that_goes_away_still_has_its_problem_registered(ev, monkeypatc
         while batcher._busy:
             await asyncio.sleep(0.01)
 
-    asyncio.run(main())
+    _run(main)
     from sqlalchemy import select
 
     from citybase.db import make_session
@@ -178,7 +197,7 @@ def test_the_api_reads_reference_data_at_most_seconds_old_and_its_own_changes_at
     def via_api(n: int) -> dict:
         async def main() -> object:
             return await batching.IntakeBatcher().submit(ev.operator, _item(external_id=f"ref-{n}"))
-        return asyncio.run(main()).sla  # type: ignore[union-attr]
+        return _run(main).sla  # type: ignore[union-attr]
 
     assert via_api(1)["handle"] != 77
     with session_scope() as s:  # through the service, in this process: applies at once
