@@ -187,11 +187,15 @@ def stage_and_write(con: duckdb.DuckDBPyConnection, source: Source, mapping: dic
         if mode == "append":
             combined = f"SELECT * FROM {prev} UNION ALL BY NAME SELECT * FROM {incoming}"
         else:
+            # the incoming rows are read twice (anti join, then union): materialised, the source
+            # is parsed once instead of twice
             on = " AND ".join(f"p.{_ident(k)} IS NOT DISTINCT FROM i.{_ident(k)}" for k in keys)
-            combined = (f"SELECT p.* FROM {prev} p ANTI JOIN {incoming} i ON {on} "
-                        f"UNION ALL BY NAME SELECT * FROM {incoming}")
+            combined = (f"SELECT p.* FROM {prev} p ANTI JOIN cb_incoming i ON {on} "
+                        f"UNION ALL BY NAME SELECT * FROM cb_incoming")
         cols_sql = ", ".join([*(_ident(c) for c in order), "__cb_new", *(f"__cb_cf{i}" for i in range(len(flags)))])
         combined = f"SELECT {cols_sql} FROM ({combined})"
+        if mode == "upsert":
+            combined = f"WITH cb_incoming AS MATERIALIZED {incoming} {combined}"
     else:
         combined = f"SELECT * FROM {incoming}"
     try:
