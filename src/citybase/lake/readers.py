@@ -388,18 +388,14 @@ def _open_csv(path: Path, fmt: str, encoding: str, work_dir: Path, progress: Pro
     no_rows = len(lines) < 2 or not any(line.strip() for line in lines[1:])
     if no_rows and path.stat().st_size <= SNIFF_BYTES:
         raise BadInput("文件只有表头，没有数据行", code="header_only")
-    src = Source(kind="csv", columns=header, encoding=enc, delimiter=delim)
+    src = Source(kind="csv", columns=header, encoding=enc, delimiter=delim, path=path)
+    _hash_file(path, hasher)  # the original bytes, whatever happens to them next
     if enc == "gb18030":
         out = work_dir / "input.utf8.csv"
-        _hash_file(path, hasher)
         transcode_to_utf8(path, enc, out, progress)
         src.path = out
         src.temp_files.append(out)
         src.encoding = "gbk"
-    else:
-        src.path = path
-        if hasher is not None:
-            _hash_file(path, hasher)
     return src
 
 
