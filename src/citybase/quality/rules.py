@@ -328,9 +328,14 @@ def mask_row(values: dict[str, Any], kinds: dict[str, str | None]) -> dict[str, 
     return out
 
 
+def _sample_columns(ctx: Context, rule: Rule) -> list[str]:
+    """What a sample row of ``rule`` shows: the key columns, then the rule's own columns."""
+    return list(dict.fromkeys([*ctx.key_columns, *[c for c in rule.columns if c]]))
+
+
 def _fetch_samples(con: duckdb.DuckDBPyConnection, ctx: Context, rule: Rule, where: str,
                    from_sql: str | None = None) -> list[dict[str, Any]]:
-    cols = list(dict.fromkeys([*ctx.key_columns, *[c for c in rule.columns if c]]))
+    cols = _sample_columns(ctx, rule)
     sel = ", ".join(["t._row", *[f"t.{_q(c)}" for c in cols]])
     sql = f"SELECT {sel} FROM {from_sql or ctx.relation + ' t'} WHERE {where} ORDER BY t._row LIMIT {SAMPLE_ROWS}"
     out = []
@@ -397,12 +402,12 @@ def _attach_samples(con: duckdb.DuckDBPyConnection, ctx: Context, failing: list[
                     results: dict[str, RuleResult]) -> None:
     """Fetch the sample rows of every failing rule in one scan, masked."""
     wanted = sorted({n for _, rows in failing for n in rows})
-    cols = list(dict.fromkeys([*ctx.key_columns, *[c for r, _ in failing for c in r.columns if c]]))
+    cols = list(dict.fromkeys(c for r, _ in failing for c in _sample_columns(ctx, r)))
     sel = ", ".join(["t._row", *[f"t.{_q(c)}" for c in cols]])
     fetched = {int(row[0]): dict(zip(cols, row[1:], strict=True)) for row in con.execute(
         f"SELECT {sel} FROM {ctx.relation} t WHERE t._row IN ({', '.join(map(str, wanted))})").fetchall()}
     for r, rows in failing:
-        keep = list(dict.fromkeys([*ctx.key_columns, *[c for c in r.columns if c]]))
+        keep = _sample_columns(ctx, r)
         results[r.key].samples = [{"row": n, "values": mask_row({c: fetched[n][c] for c in keep}, ctx.mask_kinds)}
                                   for n in rows if n in fetched]
 
