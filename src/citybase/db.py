@@ -117,6 +117,13 @@ def session_scope(write: bool = True) -> Iterator[Session]:
         session.close()
 
 
+def clear_now_and_after_commit(session: Session, cache: dict[Any, Any]) -> None:
+    """Empty a process-local cache of data ``session`` is changing: now, so that this transaction
+    reads afresh, and again once it commits, so that no read made meanwhile outlives the change."""
+    cache.clear()
+    event.listen(session, "after_commit", lambda _s: cache.clear(), once=True)
+
+
 def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     """``count`` fresh values of ``table``'s integer primary key, before inserting: rows whose ids are
     known up front go in as one bulk insert (:func:`insert_rows`), with no RETURNING and no UPDATE.

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, and_, cast, event, func, insert, or_, select, update
+from sqlalchemy import String, and_, cast, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from citybase.config import get_settings
@@ -36,7 +36,7 @@ from citybase.core.errors import (
 )
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.db import insert_rows, reserve_ids, utcnow
+from citybase.db import clear_now_and_after_commit, insert_rows, reserve_ids, utcnow
 from citybase.events.models import DispatchRule, OrderEvent, OrderPhoto, ProblemType, Timer, WorkOrder
 from citybase.events.schemas import EventOut, IntakeIn, OrderOut, PhotoIn, ProblemTypeIn
 from citybase.reference import divisions
@@ -775,8 +775,7 @@ _REFERENCE: dict[str, tuple[float, _Reference]] = {}
 def _forget_reference(session: Session) -> None:
     """Problem types or the dispatch catalogue change: this process reads them afresh, now and
     again once the change is committed."""
-    _REFERENCE.clear()
-    event.listen(session, "after_commit", lambda _s: _REFERENCE.clear(), once=True)
+    clear_now_and_after_commit(session, _REFERENCE)
 
 
 def intake(session: Session, principal: Principal, data: IntakeIn, *, now: datetime | None = None) -> OrderOut:

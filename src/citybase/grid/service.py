@@ -32,7 +32,6 @@ import numpy as np
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import delete, func, insert, select
-from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from citybase.config import get_settings
@@ -41,7 +40,7 @@ from citybase.core.errors import BadInput, Conflict, NotFound
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal, authorize
 from citybase.core.identity.roles import Role
-from citybase.db import utcnow
+from citybase.db import clear_now_and_after_commit, utcnow
 from citybase.grid.index import OUTSIDE, GridIndex
 from citybase.grid.models import Grid, GridAssignment, GridCommunity, GridState
 from citybase.grid.schemas import (
@@ -121,8 +120,7 @@ def layer_version(session: Session) -> str:
 
 
 def _bump_version(session: Session) -> str:
-    _SEEN.clear()  # this process reads the new version at once (and again after the commit)
-    sa_event.listen(session, "after_commit", lambda _s: _SEEN.clear(), once=True)
+    clear_now_and_after_commit(session, _SEEN)  # this process reads the new version at once
     value = uuid.uuid4().hex
     row = session.get(GridState, "version")
     if row is None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from citybase.config import get_settings
@@ -24,6 +24,7 @@ from citybase.core.errors import BadInput, Conflict, NotAuthenticated, NotFound,
 from citybase.core.identity.models import ApiToken, Organisation, User, WebSession
 from citybase.core.identity.principal import ANON, Principal, authorize
 from citybase.core.identity.roles import Role, parse_role
+from citybase.db import clear_now_and_after_commit
 from citybase.standards.crypto import sm3_hex
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -410,15 +411,20 @@ _TOKEN_CACHE_MAX = 10_000
 
 def forget_cached_tokens(session: Session | None = None) -> None:
     """Drop cached token lookups now and, given the session, again when it commits."""
-    _TOKEN_CACHE.clear()
-    if session is not None:
-        event.listen(session, "after_commit", lambda _s: _TOKEN_CACHE.clear(), once=True)
+    if session is None:
+        _TOKEN_CACHE.clear()
+    else:
+        clear_now_and_after_commit(session, _TOKEN_CACHE)
 
 
 def cached_token(database: str, plain: str) -> Principal | None:
     """The principal of a token looked up in this process less than TOKEN_CACHE_SECONDS ago (and
     not expired since), without touching the database; None when it must be looked up."""
-    hit = _TOKEN_CACHE.get((database, sm3_hex(plain.encode())))
+    return _cached((database, sm3_hex(plain.encode())))
+
+
+def _cached(key: tuple[str, str]) -> Principal | None:
+    hit = _TOKEN_CACHE.get(key)
     if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS and (hit[2] is None or hit[2] > _now()):
         return hit[1]
     return None
@@ -427,12 +433,11 @@ def cached_token(database: str, plain: str) -> Principal | None:
 def resolve_token(session: Session, plain: str) -> Principal:
     if not plain.startswith(TOKEN_PREFIX):
         raise NotAuthenticated("API 令牌无效", code="token_invalid")
-    database = get_settings().db_url  # the database the session's engine serves
-    hit = cached_token(database, plain)
+    digest = sm3_hex(plain.encode())
+    key = (get_settings().db_url, digest)  # the database the session's engine serves
+    hit = _cached(key)
     if hit is not None:
         return hit
-    digest = sm3_hex(plain.encode())
-    key = (database, digest)
     principal, expires_at = _resolve_token_row(session, digest)
     if len(_TOKEN_CACHE) >= _TOKEN_CACHE_MAX:
         _TOKEN_CACHE.clear()
