@@ -18,9 +18,11 @@ import pytest
 from tests.conftest import _free_port
 
 
-def _serve(port: int, workers: int) -> subprocess.Popen:
+def _serve(port: int, workers: int, capture: bool = False) -> subprocess.Popen:
+    # output is only piped when the test reads it: an unread pipe could fill and stall the server
+    out = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "citybase.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", str(workers)], env=dict(os.environ), stdout=subprocess.PIPE,
+                             "--workers", str(workers)], env=dict(os.environ), stdout=out,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
@@ -107,7 +109,7 @@ def test_a_port_already_taken_is_a_clear_error(city):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
-        proc = _serve(taken.getsockname()[1], 2)
+        proc = _serve(taken.getsockname()[1], 2, capture=True)
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "无法监听" in out and "Traceback" not in out
