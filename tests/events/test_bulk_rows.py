@@ -1,5 +1,5 @@
-"""db.insert_rows (COPY on PostgreSQL, executemany on SQLite) stores exactly what an ORM insert
-stores. (db.reserve_ids under concurrency: tests/events/test_batching.py, two writers.)"""
+"""db.insert_rows / insert_many (one JSON-fed statement on PostgreSQL, executemany on SQLite) store
+exactly what an ORM insert stores. (db.reserve_ids under concurrency: tests/events/test_batching.py.)"""
 
 from __future__ import annotations
 

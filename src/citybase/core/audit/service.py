@@ -123,7 +123,7 @@ def record_many(session: Session, entries: list[tuple[Principal | str, str, str,
     caller's transaction: one lock and one read of the tail for all of them, one INSERT batch.
     Entries and checkpoints are exactly what as many :func:`record` calls would write."""
     if not entries:
-        return []
+        return
     _lock_tail(session)
     last = session.execute(select(AuditEntry.seq, AuditEntry.chain_hash)
                            .order_by(AuditEntry.seq.desc()).limit(1)).first()
