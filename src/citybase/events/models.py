@@ -56,7 +56,7 @@ class WorkOrder(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(24), unique=True)
     channel: Mapped[str] = mapped_column(String(12))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # indexed by ix_ev_order_status_due
     type_code: Mapped[str | None] = mapped_column(String(40))
     type_name: Mapped[str] = mapped_column(String(80), default="")
     kind: Mapped[str] = mapped_column(String(10), default="")
@@ -145,7 +145,7 @@ class Timer(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("ev_order.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("ev_order.id", ondelete="CASCADE"))  # indexed by the unique
     kind: Mapped[str] = mapped_column(String(16))  # sign_due | warn | handle_due | urge | supervise
     step: Mapped[int] = mapped_column(Integer)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)

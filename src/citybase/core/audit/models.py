@@ -18,7 +18,7 @@ class AuditEntry(Base):
     ts: Mapped[str] = mapped_column(String(40))  # ISO-8601 UTC exactly as hashed
     actor: Mapped[str] = mapped_column(String(120), index=True)
     action: Mapped[str] = mapped_column(String(80), index=True)
-    object_type: Mapped[str] = mapped_column(String(60), index=True)
+    object_type: Mapped[str] = mapped_column(String(60))  # indexed with object_id (migration)
     object_id: Mapped[str] = mapped_column(String(200))
     detail: Mapped[str] = mapped_column(Text)  # canonical JSON exactly as hashed
     entry_hash: Mapped[str] = mapped_column(String(64))
