@@ -120,3 +120,24 @@ def test_custom_work_hours():
     assert cal.add_work_hours(start, 2) == datetime(2024, 10, 16, 9, 30, tzinfo=SH)
     with pytest.raises(ValueError):
         WorkCalendar(work_hours=((time(12, 0), time(9, 0)),))
+
+
+def test_remembering_calendar_answers_like_the_calendar_and_computes_each_deadline_once(monkeypatch):
+    from citybase.reference.workcal import RememberingCalendar
+
+    cal = WorkCalendar(overrides={date(2026, 10, 10): True})
+    calls = []
+    real = WorkCalendar.add_work_hours
+    monkeypatch.setattr(WorkCalendar, "add_work_hours", lambda self, s, h: (calls.append((s, h)), real(self, s, h))[1])
+    memo = RememberingCalendar(cal)
+    shanghai = ZoneInfo("Asia/Shanghai")
+    start = datetime(2026, 9, 30, 16, 0, tzinfo=shanghai)  # the eve of National Day
+    for hours in (1, 8, 6.4, 8, 1, 8):
+        assert memo.add_work_hours(start, hours) == real(cal, start, hours)
+    assert len(calls) == 3  # three distinct questions, each worked out once
+    # the same instant in another zone is another key: add_workdays keeps the start's own zone
+    as_utc = start.astimezone(UTC)
+    assert memo.add_workdays(start, 3) == cal.add_workdays(start, 3)
+    assert memo.add_workdays(as_utc, 3).tzinfo is UTC
+    assert memo.add_workdays(date(2026, 9, 30), 1) == date(2026, 10, 8)
+    assert memo.is_workday(date(2026, 10, 10)) is True  # everything else is the calendar's own

@@ -36,10 +36,11 @@ from citybase.core.errors import (
 )
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.db import clear_now_and_after_commit, insert_rows, reserve_ids, utcnow
+from citybase.db import clear_now_and_after_commit, insert_many, reserve_ids, utcnow
 from citybase.events.models import DispatchRule, OrderEvent, OrderPhoto, ProblemType, Timer, WorkOrder
 from citybase.events.schemas import EventOut, IntakeIn, OrderOut, PhotoIn, ProblemTypeIn
 from citybase.reference import divisions
+from citybase.reference.workcal import RememberingCalendar
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def _org_or_error(session: Session, code: str) -> str:
     return code
 
 
-def _expand(unit: str, order: WorkOrder) -> str | None:
+def _expand(unit: str, order: OrderRow) -> str | None:
     if "{district}" in unit and not order.district_code:
         return None
     if "{street}" in unit and not order.street_code:
@@ -267,7 +268,7 @@ def _expand(unit: str, order: WorkOrder) -> str | None:
     return unit.replace("{district}", order.district_code or "").replace("{street}", order.street_code or "")
 
 
-def resolve_units(session: Session, order: WorkOrder, type_code: str | None = None,
+def resolve_units(session: Session, order: OrderRow, type_code: str | None = None,
                   ref: _Reference | None = None) -> tuple[str | None, list[str]]:
     """主办 and 协办 units: the most specific catalogue rule, else 属地 (district department, street, district).
     ``ref``: reference data already loaded for a batch of intakes."""
@@ -455,7 +456,7 @@ def check_photo(content: bytes) -> tuple[str, str, int, int]:
     return ctype, ext, w, h
 
 
-def _store_photo(session: Session, order: WorkOrder, stage: str, photo: PhotoIn) -> OrderPhoto:
+def _store_photo(session: Session, order: OrderRow, stage: str, photo: PhotoIn) -> OrderPhoto:
     ctype, ext, w, h = check_photo(photo.content)
     digest = hashlib.sha256(photo.content).hexdigest()[:24]
     rel = f"events/{order.id}/{stage}-{digest}.{ext}"
@@ -498,12 +499,13 @@ class _Rows:
     events: list[dict[str, Any]] = field(default_factory=list)
     timers: list[dict[str, Any]] = field(default_factory=list)
 
-    def insert(self, session: Session) -> None:
-        insert_rows(session, OrderEvent.__table__, self.events)
-        insert_rows(session, Timer.__table__, self.timers)
+    def insert(self, session: Session, orders: list[dict[str, Any]] | None = None) -> None:
+        """These rows, after ``orders`` (new order rows they belong to): one statement on PostgreSQL."""
+        insert_many(session, [(WorkOrder.__table__, orders or []), (OrderEvent.__table__, self.events),
+                              (Timer.__table__, self.timers)])
 
 
-def _event(session: Session, order: WorkOrder, actor: Principal, action: str, frm: str | None, to: str | None,
+def _event(session: Session, order: OrderRow, actor: Principal, action: str, frm: str | None, to: str | None,
            note: str = "", detail: dict[str, Any] | None = None, now: datetime | None = None,
            rows: _Rows | None = None) -> None:
     row = {"order_id": order.id, "ts": now or utcnow(), "actor": actor.actor, "action": action,
@@ -514,7 +516,7 @@ def _event(session: Session, order: WorkOrder, actor: Principal, action: str, fr
         session.add(OrderEvent(**row))
 
 
-def _require(order: WorkOrder, action: str, allowed: set[str]) -> None:
+def _require(order: OrderRow, action: str, allowed: set[str]) -> None:
     if order.status not in allowed:
         raise IllegalTransition(
             f"工单 {order.number} 当前状态为「{status_label(order.status)}」，不能执行「{ACTION_LABELS[action]}」",
@@ -523,7 +525,7 @@ def _require(order: WorkOrder, action: str, allowed: set[str]) -> None:
                     "allowed_from": sorted(allowed)})
 
 
-def _move(session: Session, principal: Principal, order: WorkOrder, action: str, allowed: set[str], to: str,
+def _move(session: Session, principal: Principal, order: OrderRow, action: str, allowed: set[str], to: str,
           note: str = "", detail: dict[str, Any] | None = None, now: datetime | None = None,
           ledger: bool = True, rows: _Rows | None = None) -> None:
     _require(order, action, allowed)
@@ -628,7 +630,7 @@ def _cancel_timers(session: Session, order: WorkOrder, kinds: set[str] | None = 
     session.execute(update(Timer).where(*cond).values(fired_at=now or utcnow(), result="cancelled"))
 
 
-def _schedule(session: Session, order: WorkOrder, start: datetime, *, sign: bool, cal: Any,
+def _schedule(session: Session, order: OrderRow, start: datetime, *, sign: bool, cal: Any,
               rows: _Rows | None = None) -> None:
     """Create this round's timer rows (sign-in due, 80 % warning, handling due, 催办, 督办 ×2)."""
     order.timer_round = (order.timer_round or 0) + 1
@@ -822,10 +824,12 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
     suggestions = {i: suggest_types(items[i][1].description.strip(), top=1) for i in todo if not items[i][1].type_code}
     keys = {(items[i][1].channel, items[i][1].external_id) for i in todo if items[i][1].external_id}
     known: dict[tuple[str, str], WorkOrder] = {}
-    if keys:
-        for o in session.execute(select(WorkOrder).where(
-                WorkOrder.external_id.in_([k[1] for k in keys]))).scalars():
-            if (o.channel, o.external_id) in keys:
+    if keys:  # retries are rare: look for them by key, and load only the orders found
+        found = [order_id for order_id, channel, external_id in session.execute(
+            select(WorkOrder.id, WorkOrder.channel, WorkOrder.external_id).where(
+                WorkOrder.external_id.in_([k[1] for k in keys]))) if (channel, external_id) in keys]
+        if found:
+            for o in session.execute(select(WorkOrder).where(WorkOrder.id.in_(found))).scalars():
                 known[(o.channel, o.external_id)] = o
     codes = {items[i][1].type_code for i in todo if items[i][1].type_code} | \
         {sug[0][0] for sug in suggestions.values() if sug}
@@ -835,7 +839,7 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
         if any(items[i][1].lon is not None for i in todo) else None
     first_of: dict[tuple[str, str], int] = {}
     repeats: dict[int, int] = {}
-    new: list[tuple[int, WorkOrder, bool]] = []
+    new: list[tuple[int, _NewOrder, bool]] = []
     for i in todo:
         principal, data = items[i]
         key = (data.channel, data.external_id) if data.external_id else None
@@ -857,6 +861,7 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
     # ids up front: the orders go in as one bulk insert (COPY) once their dispatch is decided
     rows = _Rows()
     ledger: list[tuple[Principal | str, str, str, str | int, dict[str, Any] | None]] = []
+    cal = RememberingCalendar(ref.cal) if ref else None  # the batch's orders share ``now``: same deadlines
     for (i, order, auto), order_id in zip(new, reserve_ids(session, WorkOrder.__table__, len(new)), strict=True):
         principal, data = items[i]
         order.id, order.number = order_id, _number_for(order_id, now)
@@ -870,19 +875,18 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
             if main:  # 智能分拨: triage and dispatch are on the timeline; this one ledger entry records both
                 _move(session, SYSTEM, order, "triage", {RECEIVED}, TRIAGED, "智能分拨", now=now, ledger=False,
                       rows=rows)
-                _dispatch(session, SYSTEM, order, main, assists, now=now, ledger=False,
-                          cal=ref.cal, rows=rows)  # type: ignore[union-attr]
+                _dispatch(session, SYSTEM, order, main, assists, now=now, ledger=False, cal=cal, rows=rows)
                 detail.update(auto_dispatch={"main_unit": main, "assist_units": assists,
                                              "handle_due_at": order.handle_due_at.isoformat()
                                              if order.handle_due_at else None})
         ledger.append((principal, "events.intake", "work_order", order.number, detail))
         results[i] = to_out(session, principal, order)
-    if new:  # the orders stay out of the session: nothing of theirs is read back
-        insert_rows(session, WorkOrder.__table__, [_columns(o) for _, o, _ in new])
-        for i, order, _ in new:
-            for photo in items[i][1].photos:
-                _store_photo(session, order, "intake", photo)
-    rows.insert(session)
+    # the orders stay out of the session (nothing of theirs is read back): inserted with their
+    # timeline and timers in one statement, then their photos
+    rows.insert(session, [o.columns() for _, o, _ in new])
+    for i, order, _ in new:
+        for photo in items[i][1].photos:
+            _store_photo(session, order, "intake", photo)
     audit.record_many(session, ledger)
     for i, j in repeats.items():
         results[i] = results[j]
@@ -892,13 +896,29 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
 _ORDER_COLUMNS = [c.key for c in WorkOrder.__table__.columns]
 
 
-def _columns(order: WorkOrder) -> dict[str, Any]:
-    return {key: getattr(order, key) for key in _ORDER_COLUMNS}
+class _NewOrder:
+    """An order being registered by :func:`intake_many`: the row's values as plain attributes, read
+    and set by the flow helpers just like a :class:`WorkOrder`'s, then inserted in bulk. A mapped
+    object never added to a session would do the same, at ~0.15 ms an order of attribute
+    instrumentation. Columns not given are None, as they would be on an unflushed WorkOrder."""
+
+    __slots__ = tuple(_ORDER_COLUMNS)
+
+    def __init__(self, **values: Any) -> None:
+        for key in _ORDER_COLUMNS:
+            setattr(self, key, values.get(key))
+
+    def columns(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in _ORDER_COLUMNS}
+
+
+# what the flow helpers used by intake take: a stored order, or one being registered
+OrderRow = WorkOrder | _NewOrder
 
 
 def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestions: list[tuple[str, float]],
-               ref: _Reference, now: datetime, finder: Any = None) -> tuple[WorkOrder, bool]:
-    """The order row for one intake (not yet added), and whether it is dispatched at once."""
+               ref: _Reference, now: datetime, finder: Any = None) -> tuple[_NewOrder, bool]:
+    """The order row for one intake, and whether it is dispatched at once."""
     description = data.description.strip()
     place = locate(session, data.lon, data.lat, data.address, grid=finder)
     if data.channel == "grid" and not place.street_code and principal.org_code and not place.grid_code:
@@ -915,7 +935,7 @@ def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestio
         ptype = ref.types.get(suggested)
     attributes = check_attributes(ptype, dict(data.attributes)) if ptype and data.channel == "open311" \
         else dict(data.attributes)
-    order = WorkOrder(
+    order = _NewOrder(
         number="",  # from the id, once reserved
         channel=data.channel, status=RECEIVED, type_code=ptype.code if ptype else None,
         type_name=ptype.name if ptype else "", kind=ptype.kind if ptype else "",
@@ -1003,7 +1023,7 @@ def dispatch(session: Session, principal: Principal, number: str, main_unit: str
     return order
 
 
-def _dispatch(session: Session, principal: Principal, order: WorkOrder, main: str, assists: list[str],
+def _dispatch(session: Session, principal: Principal, order: OrderRow, main: str, assists: list[str],
               now: datetime | None = None, ledger: bool = True, cal: Any = None, rows: _Rows | None = None) -> None:
     now = now or utcnow()
     cal = cal or calendar(session)
@@ -1237,7 +1257,7 @@ def reveal_phone(session: Session, principal: Principal, number: str) -> str:
 
 # ---------------------------------------------------------------- reads
 
-def to_out(session: Session, principal: Principal, order: WorkOrder, *, timeline: bool = False,
+def to_out(session: Session, principal: Principal, order: OrderRow, *, timeline: bool = False,
            duplicates: bool = False) -> OrderOut:
     events = []
     if timeline:

@@ -18,6 +18,7 @@ import chinese_calendar
 
 __all__ = [
     "DEFAULT_WORK_HOURS",
+    "RememberingCalendar",
     "WorkCalendar",
     "add_workdays",
     "data_years",
@@ -193,6 +194,36 @@ class WorkCalendar:
                         total += end - begin
             day += timedelta(days=1)
         return total.total_seconds() / 3600.0
+
+
+class RememberingCalendar:
+    """A calendar that remembers the deadlines it has computed. Orders dispatched at the same instant
+    with the same SLA (an intake batch) share their sign-in, warning, handling and escalation
+    deadlines, so each is worked out once per batch instead of once per order. Keep one only as long
+    as the calendar's days cannot change (one transaction)."""
+
+    def __init__(self, cal: WorkCalendar) -> None:
+        self.cal = cal
+        self._memo: dict[tuple[object, ...], datetime] = {}
+
+    def add_work_hours(self, start: datetime, hours: float) -> datetime:
+        key = ("h", start, start.tzinfo, hours)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self.cal.add_work_hours(start, hours)
+        return hit
+
+    def add_workdays(self, start: D, n: int) -> D:
+        if not isinstance(start, datetime):
+            return self.cal.add_workdays(start, n)
+        key = ("d", start, start.tzinfo, n)
+        hit = self._memo.get(key)
+        if hit is None:
+            hit = self._memo[key] = self.cal.add_workdays(start, n)
+        return hit  # type: ignore[return-value]
+
+    def __getattr__(self, name: str) -> object:  # everything else: the calendar itself
+        return getattr(self.cal, name)
 
 
 _DEFAULT: WorkCalendar | None = None
