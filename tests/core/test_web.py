@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 
 from citybase.web.security import SESSION_COOKIE
 from tests.conftest import csrf_of, login
@@ -151,3 +153,38 @@ def test_pages_are_compressed_but_data_downloads_are_not(client):
     export = c.get("/api/exchange/data/x/export.csv", headers={"accept-encoding": "gzip"})
     assert "content-encoding" not in export.headers and export.text == body
     assert c.get("/open/page", headers={"accept-encoding": "gzip"}).headers["content-encoding"] == "gzip"
+
+
+class LeanBody(BaseModel):
+    text: str
+
+
+def test_lean_route_refuses_endpoints_it_cannot_serve_faithfully():
+    """web/lean.py serves only (one JSON body, one permission dependency) async endpoints; anything more
+    (a query parameter, a router-level dependency) would be silently skipped, so it is refused."""
+    from fastapi import Depends, FastAPI
+
+    from citybase.web.lean import LeanRoute
+    from citybase.web.security import requires
+
+    router = APIRouter(route_class=LeanRoute)
+
+    @router.post("/ok")
+    async def ok(body: LeanBody, principal=Depends(requires("events.intake"))):  # noqa: ANN001, ANN202, B008
+        return None
+
+    FastAPI().include_router(router)  # the right shape builds
+    with pytest.raises(TypeError, match="one JSON body"):
+        @router.post("/query")
+        async def query(body: LeanBody, page: int = 1, principal=Depends(requires("events.intake"))):  # noqa: ANN001, ANN202, B008
+            return None
+    guarded = APIRouter(route_class=LeanRoute)
+
+    @guarded.post("/x")
+    async def x(body: LeanBody, principal=Depends(requires("events.intake"))):  # noqa: ANN001, ANN202, B008
+        return None
+
+    app = FastAPI()
+    app.include_router(guarded, dependencies=[Depends(requires("audit.verify"))])
+    with pytest.raises(TypeError, match="one JSON body"):  # FastAPI builds an included route on first use
+        TestClient(app).post("/x", json={"text": "a"})

@@ -16,19 +16,21 @@ from citybase.core.identity.principal import Principal, authorize
 from citybase.db import make_session, session_scope
 from citybase.events import batching, open311, service
 from citybase.events.schemas import IntakeIn, OrderOut, PhotoIn
+from citybase.web.lean import LeanRoute
 from citybase.web.security import requires
 
 api = APIRouter(prefix="/api/events", tags=["一网统管"])
-# high-rate machine endpoints: the app includes this router before every other (see app.create_app)
-priority_router = APIRouter(prefix="/api/events", tags=["一网统管"])
+# high-rate machine endpoints: the app includes this router before every other (see app.create_app),
+# and its routes skip FastAPI's per-request dependency solving (web/lean.py)
+priority_router = APIRouter(prefix="/api/events", tags=["一网统管"], route_class=LeanRoute)
 
 
 class IntakeApiIn(BaseModel):
     channel: str = "api"
     description: str = Field(min_length=1, max_length=4000)
     type_code: str | None = None
-    lon: float | None = None
-    lat: float | None = None
+    lon: float | None = Field(default=None, allow_inf_nan=False)
+    lat: float | None = Field(default=None, allow_inf_nan=False)
     address: str | None = None
     reporter_name: str | None = None
     reporter_phone: str | None = None
