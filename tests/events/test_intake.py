@@ -133,6 +133,16 @@ def test_json_api_with_a_bearer_token(client, ev):
     r = client.post("/api/events/orders", json={**body, "lon": 116.39, "lat": 39.91},
                     headers={"Authorization": f"Bearer {op_token}"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "outside_city"
+    auth = {"Authorization": f"Bearer {op_token}", "Content-Type": "application/json"}
+    r = client.post("/api/events/orders", content='{"description": "路灯'.encode(), headers=auth)
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    r = client.post("/api/events/orders", content='{"description": "路灯", "lon": NaN, "lat": 31.5}'.encode(),
+                    headers=auth)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input" and "lon" in r.json()["error"]["message"]
+    r = client.post("/api/events/orders", json={"type_code": "TROAD"}, headers=auth)
+    assert r.status_code == 422 and "description" in r.json()["error"]["message"]
+    r = client.post("/api/events/orders", json=body)
+    assert r.status_code == 401
     number = out["number"]
     r = client.post(f"/api/events/orders/{number}/start", json={}, headers={"Authorization": f"Bearer {op_token}"})
     assert r.status_code == 409 and "当前状态" in r.json()["error"]["message"]

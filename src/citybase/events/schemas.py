@@ -19,8 +19,8 @@ class IntakeIn(BaseModel):
     channel: Channel
     description: str = Field(min_length=1, max_length=4000)
     type_code: str | None = None
-    lon: float | None = None
-    lat: float | None = None
+    lon: float | None = Field(default=None, allow_inf_nan=False)
+    lat: float | None = Field(default=None, allow_inf_nan=False)
     address: str | None = Field(default=None, max_length=200)
     reporter_name: str | None = Field(default=None, max_length=40)
     reporter_phone: str | None = Field(default=None, max_length=20)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -76,5 +78,15 @@ def install(app: FastAPI) -> None:
 
 
 def _plain(errors: list) -> list:
-    """Validation errors made JSON-safe (they may carry exceptions or bytes)."""
-    return json.loads(json.dumps(errors, default=str))
+    """Validation errors made JSON-safe (they may carry exceptions, bytes, or the NaN a client sent)."""
+    return json.loads(json.dumps(_finite(errors), default=str))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
