@@ -1,7 +1,8 @@
 """The one list of citybase's modules, in dependency order.
 
 Each module may have these rooms, discovered by name (see ARCHITECTURE.md):
-models.py (tables) · views.py (JSON router ``router``) · pages.py (HTML router ``router``) ·
+models.py (tables) · views.py (JSON router ``router``; optional ``priority_router`` included first,
+and ``warm_up()`` run by each web worker before it serves) · pages.py (HTML router ``router``) ·
 cli.py (``register(app)``) · jobs.py (huey tasks) · demo.py (``load(console)``).
 Adding a module means adding its name here; no other shared file changes.
 """

@@ -113,3 +113,16 @@ def test_a_port_already_taken_is_a_clear_error(city):
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert "无法监听" in out and "Traceback" not in out
+
+
+def test_a_worker_loads_what_its_first_requests_would_before_serving(city):
+    """run_worker calls each module's views.warm_up(): the intake classifier (model and word dictionary)
+    is in memory before the first request, which otherwise waited ~2 s for it."""
+    import jieba
+
+    from citybase.events import classifier
+    from citybase.web import server
+
+    classifier._reset_for_tests()
+    server._warm_up()
+    assert classifier._model is not None and jieba.dt.initialized

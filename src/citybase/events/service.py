@@ -780,6 +780,13 @@ def _forget_reference(session: Session) -> None:
     clear_now_and_after_commit(session, _REFERENCE)
 
 
+def warm_up() -> None:
+    """Load what intake reads from disk on first use: the classifier (and its word dictionary) and
+    the city's district boundaries."""
+    suggest_types("井盖缺失", top=1)
+    divisions.locate_district(0.0, 0.0, get_settings().city_code)
+
+
 def intake(session: Session, principal: Principal, data: IntakeIn, *, now: datetime | None = None) -> OrderOut:
     """Register a problem from any channel. Machine channels are triaged and dispatched at once
     when the type and place are known. The same ``external_id`` on the same channel returns the

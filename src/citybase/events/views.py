@@ -53,6 +53,11 @@ class ActionIn(BaseModel):
     approve: bool | None = None
 
 
+def warm_up() -> None:
+    """Called by each web worker before it serves (web/server.py)."""
+    service.warm_up()
+
+
 def _photos(items: list[str]) -> list[PhotoIn]:
     out = []
     for i, raw in enumerate(items):
