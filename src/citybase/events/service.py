@@ -865,7 +865,7 @@ def intake_many(session: Session, items: list[tuple[Principal, IntakeIn]], *,
         if key is not None:
             first_of[key] = i
         new.append((i, order, auto))
-    # ids up front: the orders go in as one bulk insert (COPY) once their dispatch is decided
+    # ids up front: the orders go in as one bulk insert once their dispatch is decided
     rows = _Rows()
     ledger: list[tuple[Principal | str, str, str, str | int, dict[str, Any] | None]] = []
     cal = RememberingCalendar(ref.cal) if ref else None  # the batch's orders share ``now``: same deadlines

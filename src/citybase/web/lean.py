@@ -12,7 +12,8 @@ FastAPI raises, so clients see the same 400/422 errors.
 
 The endpoint must take exactly one JSON body model and one permission dependency
 (``Depends(requires(...))``, or another dependency that takes only the request), and return a
-``Response``; anything else is refused when the route is built."""
+``Response``; anything else is refused when the route's handler is built (for a route included in
+an app, FastAPI builds it on the route's first request). ``app.dependency_overrides`` do not apply."""
 
 from __future__ import annotations
 
