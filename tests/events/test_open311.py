@@ -74,6 +74,8 @@ def test_requests_filters_and_pages(live_server, ev):
     ({"service_code": "TGARB", "lat": "39.91", "long": "116.39"}, 400, "本市"),
     ({"service_code": "TGARB", "lat": "x", "long": "120.45"}, 400, "numbers"),
     ({"service_code": "TGARB", "lat": "31.6", "long": "120.45", "attribute[urgency]": "panic"}, 400, "urgency"),
+    ({"service_code": "TGARB", "lat": "nan", "long": "120.45"}, 400, "lat"),
+    ({"service_code": "TGARB", "lat": "31.6", "long": "120.45", "description": "垃圾\u0000"}, 400, "description"),
 ])
 def test_post_errors_are_open311_error_arrays(client, ev, api_key, form, status, needle):
     from citybase.db import make_session

@@ -40,6 +40,10 @@ def test_operator_pages_and_hotline_intake(client, ev):
     r = client.post("/events/new", data={"csrf_token": token, "description": "京城来电", "lon": "116.39",
                                          "lat": "39.91"})
     assert r.status_code == 422 and "不在本市范围" in r.text and "京城来电" in r.text
+    # values the intake refuses (a 201-character address, U+0000) are the same kind of clear error
+    for bad in ({"address": "路" * 201}, {"description": "东亭来电\u0000"}, {"lon": "nan", "lat": "31.6"}):
+        r = client.post("/events/new", data={"csrf_token": token, "description": "东亭来电", **bad})
+        assert r.status_code == 422 and "输入内容不符合要求" in r.text, bad
 
 
 def test_detail_actions_by_form_and_clear_errors(client, ev):

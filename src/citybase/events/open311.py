@@ -20,7 +20,7 @@ from citybase.core.identity.principal import authorize
 from citybase.db import make_session, session_scope
 from citybase.events import service
 from citybase.events.models import ProblemType, WorkOrder
-from citybase.events.schemas import IntakeIn
+from citybase.events.schemas import intake_in
 from citybase.web.templating import SHANGHAI
 
 PREFIX = "/open311/v2"
@@ -253,9 +253,9 @@ async def post_request(request: Request, fmt: str) -> Response:
         attributes = {k[len("attribute["):-1]: v for k, v in fields.items()
                       if k.startswith("attribute[") and k.endswith("]")}
         name = " ".join(x for x in (fields.get("last_name", ""), fields.get("first_name", "")) if x).strip()
-        data = IntakeIn(channel="open311", description=description or t.name, type_code=code, lon=lon_f, lat=lat_f,
-                        address=address, reporter_name=name[:40] or None,
-                        reporter_phone=(fields.get("phone") or "")[:20] or None, attributes=attributes)
+        data = intake_in(channel="open311", description=description or t.name, type_code=code, lon=lon_f, lat=lat_f,
+                         address=address, reporter_name=name[:40] or None,
+                         reporter_phone=(fields.get("phone") or "")[:20] or None, attributes=attributes)
         with session_scope() as s:
             out = service.intake(s, principal, data)
         return _render(fmt, "service_requests", [{"service_request_id": out.number,

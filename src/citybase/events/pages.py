@@ -16,7 +16,7 @@ from citybase.core.errors import BadInput, CitybaseError
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
 from citybase.events import service
-from citybase.events.schemas import IntakeIn, PhotoIn, ProblemTypeIn
+from citybase.events.schemas import PhotoIn, ProblemTypeIn, intake_in
 from citybase.reference import divisions
 from citybase.web.security import client_ip, public, requires
 from citybase.web.templating import register_nav, render
@@ -119,11 +119,11 @@ async def new_submit(request: Request, principal: Principal = Depends(requires("
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        data = IntakeIn(channel="hotline", description=values.get("description", "").strip() or " ",
-                        type_code=values.get("type_code") or None, lon=_float(values.get("lon")),
-                        lat=_float(values.get("lat")), address=values.get("address") or None,
-                        reporter_name=values.get("reporter_name") or None,
-                        reporter_phone=values.get("reporter_phone") or None, auto_dispatch=False)
+        data = intake_in(channel="hotline", description=values.get("description", "").strip() or " ",
+                         type_code=values.get("type_code") or None, lon=_float(values.get("lon")),
+                         lat=_float(values.get("lat")), address=values.get("address") or None,
+                         reporter_name=values.get("reporter_name") or None,
+                         reporter_phone=values.get("reporter_phone") or None, auto_dispatch=False)
         with session_scope() as s:
             out = service.intake(s, principal, data)
             if values.get("dispatch_now") and out.type_code:
@@ -164,11 +164,11 @@ def report_form(request: Request, principal: Principal = Depends(requires("event
 async def report_submit(request: Request, principal: Principal = Depends(requires("events.intake"))) -> Response:
     form = await request.form()
     try:
-        data = IntakeIn(channel="grid" if principal.role == "grid_worker" else "hotline",
-                        description=str(form.get("description") or "").strip() or " ",
-                        type_code=str(form.get("type_code") or "") or None, lon=_float(form.get("lon")),
-                        lat=_float(form.get("lat")), address=str(form.get("address") or "") or None,
-                        photos=await _photos(form))
+        data = intake_in(channel="grid" if principal.role == "grid_worker" else "hotline",
+                         description=str(form.get("description") or "").strip() or " ",
+                         type_code=str(form.get("type_code") or "") or None, lon=_float(form.get("lon")),
+                         lat=_float(form.get("lat")), address=str(form.get("address") or "") or None,
+                         photos=await _photos(form))
         with session_scope() as s:
             out = service.intake(s, principal, data)
         return _redirect("/events/report", msg=f"上报成功，工单号 {out.number}")
@@ -189,10 +189,10 @@ async def public_submit(request: Request, principal: Principal = Depends(public)
         f"提交过于频繁：每分钟最多 {PUBLIC_PER_MINUTE} 次，请稍后再试")
     form = await request.form()
     try:
-        data = IntakeIn(channel="public", description=str(form.get("description") or "").strip() or " ",
-                        type_code=str(form.get("type_code") or "") or None, lon=_float(form.get("lon")),
-                        lat=_float(form.get("lat")), address=str(form.get("address") or "") or None,
-                        reporter_phone=str(form.get("phone") or "")[:20] or None, photos=await _photos(form))
+        data = intake_in(channel="public", description=str(form.get("description") or "").strip() or " ",
+                         type_code=str(form.get("type_code") or "") or None, lon=_float(form.get("lon")),
+                         lat=_float(form.get("lat")), address=str(form.get("address") or "") or None,
+                         reporter_phone=str(form.get("phone") or "")[:20] or None, photos=await _photos(form))
         with session_scope() as s:
             out = service.intake(s, principal, data)
         return _redirect("/events/public", msg=f"感谢您的反映！受理编号 {out.number}，可凭编号查询办理进度。")

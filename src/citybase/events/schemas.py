@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
+
+from citybase.core.errors import BadInput
 
 Channel = Literal["hotline", "grid", "public", "api", "open311", "sensor", "superior"]
 
@@ -13,6 +15,22 @@ Channel = Literal["hotline", "grid", "public", "api", "open311", "sensor", "supe
 class PhotoIn(BaseModel):
     filename: str = "photo.jpg"
     content: bytes
+
+
+def refuse_nul(value: Any) -> Any:
+    """A text (or text inside a list or mapping) with U+0000 is refused with a clear error: PostgreSQL
+    cannot store it, so the registration would otherwise fail when written."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("不能包含空字符（U+0000）")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            refuse_nul(k)
+            refuse_nul(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            refuse_nul(v)
+    return value
 
 
 class IntakeIn(BaseModel):
@@ -28,6 +46,19 @@ class IntakeIn(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     photos: list[PhotoIn] = Field(default_factory=list)
     auto_dispatch: bool | None = None  # None: machine channels (api, sensor, open311) dispatch at once
+
+    _no_nul = field_validator("*", mode="before")(refuse_nul)
+
+
+def intake_in(**values: Any) -> IntakeIn:
+    """An IntakeIn from a form or an Open311 request: values it refuses (too long, NaN coordinates,
+    U+0000…) are a BadInput naming the fields, which those callers show like any other refusal."""
+    try:
+        return IntakeIn(**values)
+    except ValidationError as exc:
+        fields = "、".join(dict.fromkeys(".".join(str(p) for p in e["loc"]) for e in exc.errors()))
+        raise BadInput(f"输入内容不符合要求：{fields}", code="invalid_input",
+                       detail={"fields": fields.split("、")}) from None
 
 
 class ProblemTypeIn(BaseModel):

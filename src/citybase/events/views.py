@@ -8,14 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal, authorize
 from citybase.db import make_session, session_scope
 from citybase.events import batching, open311, service
-from citybase.events.schemas import IntakeIn, OrderOut, PhotoIn
+from citybase.events.schemas import IntakeIn, OrderOut, PhotoIn, refuse_nul
 from citybase.web.lean import LeanRoute
 from citybase.web.security import requires
 
@@ -38,6 +38,8 @@ class IntakeApiIn(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     photos_base64: list[str] = Field(default_factory=list, max_length=6)
     auto_dispatch: bool | None = None
+
+    _no_nul = field_validator("*", mode="before")(refuse_nul)
 
 
 class ActionIn(BaseModel):
