@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -30,6 +31,14 @@ class BadInput(CitybaseError):
     status_code = 422
     code = "invalid_input"
     message = "输入内容不符合要求"
+
+
+def invalid_input(errors: Iterable[Mapping[str, Any]], detail: dict[str, Any] | None = None) -> BadInput:
+    """The BadInput for values pydantic refused, naming their fields (a request body's fields without
+    the ``body`` prefix); ``detail`` defaults to the list of those fields."""
+    fields = [f for f in dict.fromkeys(".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors)
+              if f]
+    return BadInput(f"{BadInput.message}：" + "、".join(fields), detail={"fields": fields} if detail is None else detail)
 
 
 class NotAuthenticated(CitybaseError):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from citybase.core.errors import BadInput
+from citybase.core.errors import invalid_input
 
 Channel = Literal["hotline", "grid", "public", "api", "open311", "sensor", "superior"]
 
@@ -56,9 +56,7 @@ def intake_in(**values: Any) -> IntakeIn:
     try:
         return IntakeIn(**values)
     except ValidationError as exc:
-        fields = "、".join(dict.fromkeys(".".join(str(p) for p in e["loc"]) for e in exc.errors()))
-        raise BadInput(f"输入内容不符合要求：{fields}", code="invalid_input",
-                       detail={"fields": fields.split("、")}) from None
+        raise invalid_input(exc.errors()) from None
 
 
 class ProblemTypeIn(BaseModel):

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from citybase.core.errors import CitybaseError, NotAuthenticated
+from citybase.core.errors import CitybaseError, NotAuthenticated, invalid_input
 
 log = logging.getLogger("citybase")
 
@@ -60,9 +60,7 @@ def install(app: FastAPI) -> None:
             err = CitybaseError("请求体不是有效的 JSON", code="invalid_json", status_code=400,
                                 detail={"errors": _plain(errors)})
         else:
-            fields = [".".join(str(p) for p in e.get("loc", ()) if p != "body") for e in errors]
-            err = CitybaseError("输入内容不符合要求：" + "、".join(f for f in fields if f), code="invalid_input",
-                                status_code=422, detail={"errors": _plain(errors)})
+            err = invalid_input(errors, detail={"errors": _plain(errors)})
         return error_response(request, err)
 
     @app.exception_handler(StarletteHTTPException)

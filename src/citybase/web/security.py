@@ -56,16 +56,22 @@ def _unsign_session(value: str) -> str:
     return data
 
 
+def _bearer(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if the request has one."""
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+
+
 def resolve_principal(request: Request) -> Principal:
     """Bearer token first, then the session cookie, else anonymous. Cached on the request."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     principal = ANON
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
+    token = _bearer(request)
+    if token is not None:
         with make_session() as s:
-            principal = identity.resolve_token(s, auth[7:].strip())
+            principal = identity.resolve_token(s, token)
     elif SESSION_COOKIE in request.cookies:
         secret = _unsign_session(request.cookies[SESSION_COOKIE])
         with make_session() as s:
@@ -80,13 +86,13 @@ async def resolve_principal_async(request: Request) -> Principal:
     """:func:`resolve_principal` for async code: a token or session lookup reads the database, so it
     runs in the thread pool instead of blocking the event loop (and every other request) meanwhile."""
     if getattr(request.state, "principal", None) is None:
-        auth = request.headers.get("authorization", "")
-        if auth.lower().startswith("bearer "):  # looked up moments ago: no database, no thread
-            hit = identity.cached_token(get_settings().db_url, auth[7:].strip())
+        token = _bearer(request)
+        if token is not None:  # looked up moments ago: no database, no thread
+            hit = identity.cached_token(get_settings().db_url, token)
             if hit is not None:
                 request.state.principal = hit
                 return hit
-        if auth or SESSION_COOKIE in request.cookies:
+        if request.headers.get("authorization") or SESSION_COOKIE in request.cookies:
             return await run_in_threadpool(resolve_principal, request)
     return resolve_principal(request)
 
