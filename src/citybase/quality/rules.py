@@ -1,9 +1,11 @@
-"""The rule engine: quality rules as SQL, evaluated vectorised in DuckDB over a whole version.
+"""The rule engine: quality rules evaluated vectorised over a whole version.
 
-All column-map rules are counted in ONE aggregate pass (``count_if`` per rule); uniqueness and
+All column-map rules are counted in ONE pass over the version: DuckDB computes each SQL rule's
+flags, and the data-element rules (ID numbers, credit codes, mobiles, division codes, their
+standard forms, ID/birth-date/gender agreement) run as NumPy kernels
+(:mod:`citybase.standards.vector`) on the Arrow batches of the same scan. Uniqueness and
 referential rules need a grouping or a join each; sample failing rows are fetched only for rules
-that failed (LIMIT, so the scan stops early). Results are shaped like Great Expectations
-validation results."""
+that failed. Results are shaped like Great Expectations validation results."""
 
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from citybase.lake.service import field_mask_kind as mask_kind  # noqa: F401 - re-exported
+from citybase.standards import vector
 from citybase.standards.masking import mask_value
 from citybase.standards.sql import validator_sql
 
@@ -151,50 +156,22 @@ def _txt(col: str) -> str:
     return f"CAST({_q(col)} AS VARCHAR)"
 
 
-_GENDER_MALE = "('男','M','m','1','male','Male','MALE')"
-_GENDER_FEMALE = "('女','F','f','2','0','female','Female','FEMALE')"
-
-
-_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_USCC_W = tuple(pow(3, i, 31) for i in range(17))
-ID_CODES_TABLE = "__cb_quality_id_codes"
-
-
-def ensure_lookup_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Address codes an ID number may carry (every code that ever existed), for the fast path."""
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [ID_CODES_TABLE]).fetchone()[0]:
-        return
-    from citybase.standards.division import all_division_codes
-    from citybase.standards.idcard import EXTRA_ADDRESS_CODES
-
-    con.execute(f"CREATE TEMP TABLE {ID_CODES_TABLE} AS SELECT unnest(?::VARCHAR[]) AS code",
-                [sorted(all_division_codes() | EXTRA_ADDRESS_CODES)])
-
-
-def element_sql(element: str, col: str, values: list[str] | None = None) -> str:
-    """Validity SQL for a data element: the standards macro (``citybase.standards.sql``). For credit
-    codes, clean-looking values (the vast majority) first take a vectorised fast path without
-    lambdas that decides exactly as the macro does; anything else falls through to the macro."""
-    macro = validator_sql(element, col, values)
-    if element == "uscc":
-        terms = " + ".join(f"(strpos('{_USCC_CHARS}', {col}[{i + 1}]) - 1) * {w}" for i, w in enumerate(_USCC_W))
-        fast = f"(substr('{_USCC_CHARS}', CAST((31 - ({terms}) % 31) % 31 AS INTEGER) + 1, 1) = {col}[18])"
-        c = "0-9A-HJ-NPQRTUWXY"
-        shape = f"regexp_full_match({col}, '[1-9ANY][{c}][0-9]{{6}}[{c}]{{10}}')"
-        return f"(CASE WHEN {shape} THEN {fast} ELSE {macro} END)"
-    return macro
+MALE = ("男", "M", "m", "1", "male", "Male", "MALE")
+FEMALE = ("女", "F", "f", "2", "0", "female", "Female", "FEMALE")
+BATCH_ROWS = 128 * 1024
 
 
 def map_sql(rule: Rule, derive: Any = None) -> tuple[str, str] | None:
-    """(missing, unexpected) boolean SQL for column-map rules; None for rules with their own query.
-    ``derive(expr)`` names an expensive expression (a standards macro) so that it is expanded and
-    compiled once per evaluation however many rules use it."""
+    """(missing, unexpected) boolean SQL for column-map rules; None for rules with their own query
+    and for the kernel rules (:func:`is_vector`). ``derive(expr)`` names an expensive expression (a
+    standards macro) so that it is expanded and compiled once per evaluation however many rules
+    use it."""
     d = derive or (lambda expr: f"({expr})")
     c = rule.column
     p = rule.params
     if rule.type == "not_null":
         return "false", f"({_q(c)} IS NULL OR trim({_txt(c)}) = '')"
-    if rule.type in ("unique", "referential", "freshness", "type"):
+    if rule.type in ("unique", "referential", "freshness", "type") or is_vector(rule):
         return None
     missing = f"({_q(c)} IS NULL)"
     if rule.type == "regex":
@@ -217,30 +194,7 @@ def map_sql(rule: Rule, derive: Any = None) -> tuple[str, str] | None:
             parts.append(f"length({_txt(c)}) <= {int(p['max_value'])}")
         ok = " AND ".join(parts) or "true"
     elif rule.type == "element":
-        ok = d(element_sql(p["element"], _txt(c), p.get("values")))
-    elif rule.type == "form":
-        ok = f"regexp_full_match({_txt(c)}, {_lit(STANDARD_FORM[p['element']])})"
-    elif rule.type == "id_consistency":
-        idc, birth = rule.columns[0], rule.columns[1] if len(rule.columns) > 1 else None
-        gender = rule.columns[2] if len(rule.columns) > 2 else None
-        valid = d(element_sql("cn_id_card", _txt(idc)))
-        # A valid number (18 digits, or 15 legacy digits) carries its birth date and sex digit.
-        # Spaces removed only where the length says there may be some (regexp per row is costly).
-        s_ = d(f"(CASE WHEN length({_txt(idc)}) IN (15, 18) THEN {_txt(idc)} "
-               f"ELSE regexp_replace({_txt(idc)}, '\\s', '', 'g') END)")
-        birth8 = f"(CASE WHEN length({s_}) = 15 THEN '19' || substr({s_}, 7, 6) ELSE substr({s_}, 7, 8) END)"
-        sexd = f"(CASE WHEN length({s_}) = 15 THEN substr({s_}, 15, 1) ELSE substr({s_}, 17, 1) END)"
-        missing = f"(NOT coalesce({valid}, false)"
-        checks = []
-        if birth:
-            missing += f" OR {_q(birth)} IS NULL"
-            checks.append(f"TRY_CAST(strptime({birth8}, '%Y%m%d') AS DATE) = TRY_CAST({_q(birth)} AS DATE)")
-        if gender:
-            missing += f" OR {_q(gender)} IS NULL"
-            checks.append(f"(CASE WHEN TRY_CAST({sexd} AS INTEGER) % 2 = 1 "
-                          f"THEN {_txt(gender)} IN {_GENDER_MALE} ELSE {_txt(gender)} IN {_GENDER_FEMALE} END)")
-        missing += ")"
-        ok = " AND ".join(checks) or "true"
+        ok = d(validator_sql(p["element"], _txt(c), p.get("values")))
     else:  # pragma: no cover
         raise ValueError(rule.type)
     return missing, f"(NOT {missing} AND NOT coalesce({ok}, false))"
@@ -344,25 +298,35 @@ def _fetch_samples(con: duckdb.DuckDBPyConnection, ctx: Context, rule: Rule, whe
     return out
 
 
+def is_vector(rule: Rule) -> bool:
+    """Rules the NumPy kernels evaluate (the others are SQL)."""
+    if rule.type == "element":
+        return rule.params.get("element") in vector.CHECKS
+    if rule.type == "form":
+        return rule.params.get("element") in vector.FORMS
+    return rule.type == "id_consistency"
+
+
 def run(con: duckdb.DuckDBPyConnection, rules: list[Rule], ctx: Context) -> list[RuleResult]:
     """Evaluate ``rules`` over ``ctx.relation``. Every column-map rule is counted in ONE scan:
 
     * the innermost projection computes each expensive standards expression once (``derive``);
-    * the middle projection turns each rule into two booleans (missing, unexpected) over those
+    * the middle projection turns each SQL rule into two booleans (missing, unexpected) over those
       columns — conjunctions are cheap there, whereas around a macro they would stop DuckDB from
-      sharing its subexpressions and cost 5× more;
-    * the aggregate counts them and keeps the first failing row numbers of each rule.
+      sharing its subexpressions and cost 5× more — and hands the kernel rules their columns;
+    * with kernel rules, the scan's Arrow batches are counted in NumPy; without, one SQL
+      aggregate counts the flags and keeps the first failing row numbers of each rule.
 
     Sample rows are then fetched by row number in one more scan, only for rules that failed."""
     results: dict[str, RuleResult] = {}
     derived: dict[str, str] = {}
-    ensure_lookup_tables(con)
 
     def derive(expr: str) -> str:
         return derived.setdefault(expr, f"__d{len(derived)}")
 
     index: list[Rule] = []
     flag_cols: list[str] = []
+    kernel_rules = [r for r in rules if is_vector(r)]
     for r in rules:
         m = map_sql(r, derive)
         if m is None:
@@ -370,23 +334,25 @@ def run(con: duckdb.DuckDBPyConnection, rules: list[Rule], ctx: Context) -> list
         i = len(index)
         index.append(r)
         flag_cols += [f"{m[0]} AS m{i}", f"{m[1]} AS b{i}"]
-    n = 0
-    if index:
-        inner = f"SELECT t.*{''.join(f', {expr} AS {alias}' for expr, alias in derived.items())} FROM {ctx.relation} t"
+    inner = f"SELECT t.*{''.join(f', {expr} AS {alias}' for expr, alias in derived.items())} FROM {ctx.relation} t"
+    failing: dict[str, list[int]] = {}
+    if kernel_rules:
+        n = _scan(con, inner, index, flag_cols, kernel_rules, results, failing)
+    elif index:
         middle = f"SELECT _row, {', '.join(flag_cols)} FROM ({inner})"
         aggs = ["count(*)"] + [f"count_if(m{i}), count_if(b{i}), min(if(b{i}, _row, NULL), {SAMPLE_ROWS})"
                                for i in range(len(index))]
         row = con.execute(f"SELECT {', '.join(aggs)} FROM ({middle})").fetchone()
         n = int(row[0])
-        failing: dict[int, list[int]] = {}
         for i, r in enumerate(index):
             results[r.key] = RuleResult(r, n, int(row[1 + 3 * i]), int(row[2 + 3 * i]))
             if row[2 + 3 * i]:
-                failing[i] = [int(x) for x in row[3 + 3 * i] or []]
-        if failing:
-            _attach_samples(con, ctx, [(index[i], rows) for i, rows in failing.items()], results)
+                failing[r.key] = [int(x) for x in row[3 + 3 * i] or []]
     else:
         n = int(con.execute(f"SELECT count(*) FROM {ctx.relation} t").fetchone()[0])
+    if failing:
+        by_key = {r.key: r for r in rules}
+        _attach_samples(con, ctx, [(by_key[k], rows) for k, rows in failing.items()], results)
     ctx.row_count = n
     for r in rules:
         if r.key in results:
@@ -396,6 +362,100 @@ def run(con: duckdb.DuckDBPyConnection, rules: list[Rule], ctx: Context) -> list
         except duckdb.Error as exc:
             results[r.key] = RuleResult(r, n, 0, 0, error=str(exc).split("\n", 1)[0][:300])
     return [results[r.key] for r in rules]
+
+
+def _scan(con: duckdb.DuckDBPyConnection, inner: str, index: list[Rule], flag_cols: list[str],
+          kernel_rules: list[Rule], results: dict[str, RuleResult], failing: dict[str, list[int]]) -> int:
+    """One scan in Arrow batches: SQL rules arrive as flag columns (m<i>, b<i>), kernel rules as
+    their input columns. Counts into ``results``; the first failing rows into ``failing``."""
+    inputs: dict[str, str] = {}
+
+    def col(expr: str) -> str:
+        return inputs.setdefault(expr, f"__k{len(inputs)}")
+
+    plans: list[tuple[Rule, dict[str, str]]] = []
+    for r in kernel_rules:
+        if r.type == "id_consistency":
+            plan = {"id": col(_txt(r.columns[0]))}
+            birth = r.columns[1] if len(r.columns) > 1 and r.columns[1] else None
+            gender = r.columns[2] if len(r.columns) > 2 and r.columns[2] else None
+            if birth:
+                plan |= {"birth_null": col(f"({_q(birth)} IS NULL)"), "birth": col(f"TRY_CAST({_q(birth)} AS DATE)")}
+            if gender:
+                plan |= {"gender_null": col(f"({_q(gender)} IS NULL)"), "gender": col(_txt(gender))}
+        else:
+            plan = {"value": col(_txt(r.column))}
+        plans.append((r, plan))
+    select = ", ".join(["_row", *flag_cols, *[f"{e} AS {a}" for e, a in inputs.items()]])
+    con.abort()  # drop what an earlier execute() left unread: the relation API refuses to run after it
+    reader = con.sql(f"SELECT {select} FROM ({inner})").to_arrow_reader(BATCH_ROWS)
+    counts = {r.key: [0, 0] for r in [*index, *kernel_rules]}
+    first: dict[str, list[np.ndarray]] = {}
+    n = 0
+    for batch in reader:
+        n += batch.num_rows
+        rows = batch.column("_row").to_numpy(zero_copy_only=False)
+        cache: dict[tuple[str, str], vector.Checked] = {}
+        for i, r in enumerate(index):
+            missing = batch.column(f"m{i}").to_numpy(zero_copy_only=False)
+            bad = batch.column(f"b{i}").to_numpy(zero_copy_only=False)
+            _count(r, missing, bad, rows, counts, first)
+        for r, plan in plans:
+            missing, bad = _kernel(r, plan, batch, cache)
+            _count(r, missing, bad, rows, counts, first)
+    for r in [*index, *kernel_rules]:
+        results[r.key] = RuleResult(r, n, counts[r.key][0], counts[r.key][1])
+        if first.get(r.key):
+            failing[r.key] = sorted(int(x) for x in np.concatenate(first[r.key]))[:SAMPLE_ROWS]
+    return n
+
+
+def _count(r: Rule, missing: np.ndarray, bad: np.ndarray, rows: np.ndarray, counts: dict[str, list[int]],
+           first: dict[str, list[np.ndarray]]) -> None:
+    c = counts[r.key]
+    c[0] += int(np.count_nonzero(missing))
+    nbad = int(np.count_nonzero(bad))
+    c[1] += nbad
+    if nbad:
+        first.setdefault(r.key, []).append(rows[np.flatnonzero(bad)[:SAMPLE_ROWS]])
+
+
+def _kernel(r: Rule, plan: dict[str, str], batch: pa.RecordBatch,
+            cache: dict[tuple[str, str], vector.Checked]) -> tuple[np.ndarray, np.ndarray]:
+    """(missing, unexpected) of a kernel rule over one batch, as its SQL would count them."""
+
+    def arr(name: str) -> pa.Array:
+        return batch.column(plan[name])
+
+    def nulls(name: str) -> np.ndarray:
+        return arr(name).is_null().to_numpy(zero_copy_only=False)
+
+    def bools(name: str) -> np.ndarray:
+        return arr(name).to_numpy(zero_copy_only=False).astype(bool)
+
+    def checked(element: str, name: str) -> vector.Checked:
+        key = (element, plan[name])
+        if key not in cache:
+            cache[key] = vector.check(element, batch.column(plan[name]))
+        return cache[key]
+
+    if r.type == "id_consistency":
+        c = checked("cn_id_card", "id")
+        missing = ~c.valid
+        ok = np.ones(len(c.valid), dtype=bool)
+        if "birth" in plan:
+            missing |= bools("birth_null")
+            days = arr("birth").cast(pa.int32()).fill_null(np.iinfo(np.int32).min).to_numpy()
+            ok &= days == c.birth
+        if "gender" in plan:
+            missing |= bools("gender_null")
+            g = arr("gender")
+            ok &= np.where(c.male, vector.in_set(g, list(MALE)), vector.in_set(g, list(FEMALE)))
+        return missing, ~missing & ~ok
+    c = checked(r.params["element"], "value")
+    good = c.form if r.type == "form" else c.valid
+    missing = nulls("value")
+    return missing, ~missing & ~good
 
 
 def _attach_samples(con: duckdb.DuckDBPyConnection, ctx: Context, failing: list[tuple[Rule, list[int]]],
@@ -414,17 +474,26 @@ def _attach_samples(con: duckdb.DuckDBPyConnection, ctx: Context, failing: list[
 
 def _special(con: duckdb.DuckDBPyConnection, r: Rule, ctx: Context, n: int) -> RuleResult:
     if r.type == "unique":
+        # One grouping gives the missing and duplicate counts and, for the samples, the first
+        # SAMPLE_ROWS duplicated keys by first row: the first SAMPLE_ROWS duplicated rows all
+        # belong to those keys (each earlier key holds a duplicated row of its own).
         cols = ", ".join(_q(c) for c in r.columns)
         notnull = " AND ".join(f"{_q(c)} IS NOT NULL" for c in r.columns)
-        missing = con.execute(f"SELECT count_if(NOT ({notnull})) FROM {ctx.relation} t").fetchone()[0]
-        dup = con.execute(f"SELECT coalesce(sum(c), 0) FROM (SELECT count(*) AS c FROM {ctx.relation} t "
-                          f"WHERE {notnull} GROUP BY {cols} HAVING count(*) > 1)").fetchone()[0]
+        keys = "struct_pack(" + ", ".join(f"{_q(f'k{i}')} := {_q(c)}" for i, c in enumerate(r.columns)) + ")"
+        missing, dup, top = con.execute(
+            f"SELECT coalesce(sum(c) FILTER (WHERE NOT ({notnull})), 0), "
+            f"coalesce(sum(c) FILTER (WHERE c > 1 AND {notnull}), 0), "
+            f"arg_min({keys}, f, {SAMPLE_ROWS}) FILTER (WHERE c > 1 AND {notnull}) "
+            f"FROM (SELECT {cols}, count(*) AS c, min(_row) AS f FROM {ctx.relation} t GROUP BY ALL)").fetchall()[0]
         res = RuleResult(r, n, int(missing), int(dup))
-        if dup:
-            on = " AND ".join(f"t.{_q(c)} = d.{_q(c)}" for c in r.columns)
-            src = (f"{ctx.relation} t SEMI JOIN (SELECT {cols} FROM {ctx.relation} t WHERE {notnull} "
-                   f"GROUP BY {cols} HAVING count(*) > 1) d ON {on}")
-            res.samples = _fetch_samples(con, ctx, r, "true", from_sql=src)
+        if dup and top:
+            con.register("__cb_dup_keys", pa.Table.from_pylist(top))
+            try:
+                on = " AND ".join(f"t.{_q(c)} = d.{_q(f'k{i}')}" for i, c in enumerate(r.columns))
+                res.samples = _fetch_samples(con, ctx, r, "true",
+                                             from_sql=f"{ctx.relation} t SEMI JOIN __cb_dup_keys d ON {on}")
+            finally:
+                con.unregister("__cb_dup_keys")
         return res
     if r.type == "referential":
         glob = ctx.ref_globs.get(r.key)
