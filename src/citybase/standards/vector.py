@@ -149,7 +149,7 @@ def id_facts(arr: pa.Array | pa.ChunkedArray, today: date | None = None) -> Chec
     arr = _strings(arr)
     n = len(arr)
     valid, form = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    birth = np.zeros(n, dtype=np.int64)
+    birth = np.zeros(n, dtype=np.int32)
     male = np.zeros(n, dtype=bool)
     rows, d, last = _id_clean(arr)
     y, mo, dd = _number(d[6:10]), _number(d[10:12]), _number(d[12:14])
@@ -158,7 +158,7 @@ def id_facts(arr: pa.Array | pa.ChunkedArray, today: date | None = None) -> Chec
     in_range = (y >= MIN_BIRTH_YEAR) & (slot < len(dates)) & (mo <= 12)
     date_ok = in_range & dates[np.where(in_range, slot, 0)]
     addr_ok = _address_table()[_number(d[:6])]
-    total = (d.astype(np.int16) * _ID_W[:, None]).sum(axis=0)
+    total = (d.astype(np.int16) * _ID_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 9 × 10 × 17
     check_ok = _CHECK[total % 11] == np.where(last == 120, np.uint8(88), last)
     valid[rows] = date_ok & addr_ok & check_ok
     form[rows] = last != 120
@@ -202,7 +202,7 @@ def uscc_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
         mt = _UPPER[mt]
         v = _USCC_VAL[mt]
     shape = (v.max(axis=0) < 31) & (v[2:8].max(axis=0) < 10) & _USCC_FIRST[mt[0]]
-    total = (np.minimum(v[:17], 30).astype(np.int16) * _USCC_W[:, None]).sum(axis=0)
+    total = (np.minimum(v[:17], 30).astype(np.int16) * _USCC_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 30 × 30 × 17
     valid[rows] = shape & ((31 - total % 31) % 31 == v[17])
     decided = np.zeros(n, dtype=bool)
     decided[rows] = True
