@@ -235,7 +235,7 @@ def main() -> None:
         results["runs"][label] = entry
         print(f"{label}: median {med:.2f}s = {args.rows / med:,.0f} rows/s (ingest + validation), "
               f"peak RSS {peak:.0f} MB" + (f"; PostgreSQL COPY median {entry['pg_copy_median']:.2f}s → "
-                                          f"{entry['speedup_vs_copy']}× faster" if not args.skip_copy else ""))
+                                          f"ingest at {entry['speedup_vs_copy']}× COPY's speed" if not args.skip_copy else ""))
     results["validation"] = []
     for n in [int(x) for x in args.validation.split(",") if x]:
         p = work / f"v{n}.csv"

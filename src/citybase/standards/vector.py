@@ -1,12 +1,12 @@
 """The validators over whole Arrow string arrays, with NumPy: millions of values per second.
 
-Each function returns a NumPy bool array, True where the value is valid; NULL gives False (the
-caller counts NULLs as missing). Values in the common clean shape — the right number of ASCII
-characters — are decided on a byte matrix (one row per value), with the same rules in the same
-terms as the Python validator. Every other value (blanks, full-width characters, 15-digit
-numbers, country prefixes …) is handed to the Python validator itself, one by one, so the
-answer is the Python validator's for every input (``tests/standards/test_standards_vector.py``
-checks the two agree).
+Each ``*_facts`` function returns a :class:`Checked` whose ``valid`` is a NumPy bool array, True
+where the value is valid; NULL gives False (the caller counts NULLs as missing). Values in the
+common clean shape — the right number of ASCII characters — are decided on a byte matrix (one
+row per character position), with the same rules in the same terms as the Python validator.
+Every other value (blanks, full-width characters, 15-digit numbers, country prefixes …) is
+handed to the Python validator itself, one by one, so the answer is the Python validator's for
+every input (``tests/standards/test_standards_vector.py`` checks the two agree).
 
 Whitespace inside a value always takes the Python path, which removes it; so does anything that
 is not plain ASCII.
