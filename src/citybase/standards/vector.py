@@ -72,14 +72,20 @@ def _fixed(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, data[starts[:, None] + np.arange(width)]
 
 
-def _python(arr: pa.Array, out: np.ndarray, decided: np.ndarray, check: Callable[[str], bool]) -> None:
-    """Decide the remaining non-NULL values with the Python validator ``check``."""
-    rest = ~decided
+def _rest(arr: pa.Array, decided: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Positions and values of the non-NULL values outside the positions ``decided``."""
+    rest = np.ones(len(arr), dtype=bool)
+    rest[decided] = False
     if arr.null_count:
         rest &= arr.is_valid().to_numpy(zero_copy_only=False)
     idx = np.flatnonzero(rest)
+    return idx, (arr.take(pa.array(idx)).to_pylist() if len(idx) else [])
+
+
+def _python(arr: pa.Array, out: np.ndarray, decided: np.ndarray, check: Callable[[str], bool]) -> None:
+    """Decide the values :func:`_rest` leaves with the Python validator ``check``."""
+    idx, values = _rest(arr, decided)
     if len(idx):
-        values = arr.take(pa.array(idx)).to_pylist()
         out[idx] = [check(v) for v in values]
 
 
@@ -169,15 +175,10 @@ def id_facts(arr: pa.Array | pa.ChunkedArray, today: date | None = None) -> Chec
     doy = (153 * (mo + np.where(mo > 2, -3, 9)) + 2) // 5 + dd - 1
     birth[rows] = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
     male[rows] = d[16] % 2 == 1
-    decided = np.zeros(n, dtype=bool)
-    decided[rows] = True
-    rest = ~decided
-    if arr.null_count:
-        rest &= arr.is_valid().to_numpy(zero_copy_only=False)
-    idx = np.flatnonzero(rest)
+    idx, values = _rest(arr, rows)
     if len(idx):
         epoch = date(1970, 1, 1)
-        for i, v in zip(idx, arr.take(pa.array(idx)).to_pylist(), strict=True):
+        for i, v in zip(idx, values, strict=True):
             c = check_id(v)
             if c.valid and c.birth_date is not None:
                 valid[i], birth[i], male[i] = True, (c.birth_date - epoch).days, c.gender == "M"
@@ -204,40 +205,33 @@ def uscc_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
     shape = (v.max(axis=0) < 31) & (v[2:8].max(axis=0) < 10) & _USCC_FIRST[mt[0]]
     total = (np.minimum(v[:17], 30).astype(np.int16) * _USCC_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 30 × 30 × 17
     valid[rows] = shape & ((31 - total % 31) % 31 == v[17])
-    decided = np.zeros(n, dtype=bool)
-    decided[rows] = True
-    _python(arr, valid, decided, is_valid_uscc)
+    _python(arr, valid, rows, is_valid_uscc)
     return Checked(valid, form)
+
+
+def _digits_only(arr: pa.Array | pa.ChunkedArray, width: int, decide: Callable[[np.ndarray], np.ndarray],
+                 fallback: Callable[[str], bool]) -> Checked:
+    """Values of exactly ``width`` ASCII digits are decided by ``decide`` on their digits, one row
+    per position ((width, n) array); the rest by the Python validator ``fallback``."""
+    arr = _strings(arr)
+    out = np.zeros(len(arr), dtype=bool)
+    rows, m = _fixed(arr, width)
+    digits = np.ascontiguousarray(m.T) - np.uint8(48)
+    plain = digits.max(axis=0) < 10
+    rows = rows[plain]
+    out[rows] = decide(digits[:, plain])
+    _python(arr, out, rows, fallback)
+    return Checked(out)
 
 
 def mobile_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
     """``is_valid_mobile`` over an array: bare 11-digit numbers here, the rest by the validator."""
-    arr = _strings(arr)
-    out = np.zeros(len(arr), dtype=bool)
-    rows, m = _fixed(arr, 11)
-    digits = np.ascontiguousarray(m.T) - np.uint8(48)
-    plain = digits.max(axis=0) < 10
-    rows, digits = rows[plain], digits[:, plain]
-    out[rows] = (digits[0] == 1) & (digits[1] >= 3)
-    decided = np.zeros(len(arr), dtype=bool)
-    decided[rows] = True
-    _python(arr, out, decided, is_valid_mobile)
-    return Checked(out)
+    return _digits_only(arr, 11, lambda d: (d[0] == 1) & (d[1] >= 3), is_valid_mobile)
 
 
 def division_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
     """``is_valid_division_code`` over an array: 6-digit values here, the rest by the validator."""
-    arr = _strings(arr)
-    out = np.zeros(len(arr), dtype=bool)
-    rows, m = _fixed(arr, 6)
-    digits = np.ascontiguousarray(m.T) - np.uint8(48)
-    plain = digits.max(axis=0) < 10
-    rows, digits = rows[plain], digits[:, plain]
-    out[rows] = _division_table()[_number(digits)]
-    decided = np.zeros(len(arr), dtype=bool)
-    decided[rows] = True
-    _python(arr, out, decided, is_valid_division_code)
-    return Checked(out)
+    return _digits_only(arr, 6, lambda d: _division_table()[_number(d)], is_valid_division_code)
 
 
 CHECKS: dict[str, Callable[[pa.Array | pa.ChunkedArray], Checked]] = {
