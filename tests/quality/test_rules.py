@@ -253,3 +253,25 @@ def test_kernel_rules_count_exactly_as_the_standards_macros():
         assert (res.unexpected_count, res.missing_count, res.element_count) == (bad, missing, n), r.key
         assert [x["row"] for x in res.samples] == first, r.key
         assert bad > 0, r.key  # every column holds defects
+
+
+def test_uniqueness_samples_on_a_reused_connection(tmp_path):
+    """The uniqueness samples register an Arrow table, which DuckDB 2 refuses while a result is
+    left open (as fetchone() leaves it): they must work after other rules and on a connection
+    reused across evaluations, as the per-thread macro connection is."""
+    import duckdb
+
+    con = duckdb.connect()
+    ref = tmp_path / "ref.parquet"
+    con.execute(f"COPY (SELECT unnest(['a', 'b']) AS v) TO '{ref}' (FORMAT parquet)")
+    con.execute("CREATE TABLE t AS SELECT * FROM (VALUES (1, 'a', 'x'), (2, 'c', 'y'), (3, 'a', 'x'), "
+                "(4, 'b', 'z'), (5, 'b', 'x')) v(_row, r, k)")
+    rules = [engine.Rule("rule:1", "referential", ["r"], {"resource_code": "X", "ref_column": "v"}),
+             engine.Rule("rule:2", "unique", ["k"])]
+    for _ in range(2):  # the second run starts with the first run's results on the connection
+        ctx = engine.Context(relation="t", ref_globs={"rule:1": str(ref)})
+        got = {res.rule.key: res for res in engine.run(con, rules, ctx)}
+        assert got["rule:1"].error is None and got["rule:1"].unexpected_count == 1
+        uniq = got["rule:2"]
+        assert uniq.error is None and uniq.unexpected_count == 3
+        assert [s["row"] for s in uniq.samples] == [1, 3, 5]
