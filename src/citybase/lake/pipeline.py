@@ -74,8 +74,6 @@ def _cast_variants(raw: str, data_type: str) -> str:
     return raw
 
 
-
-
 def resolve_mapping(source_columns: list[str], fields: list[FieldSpec],
                     override: dict[str, str] | None = None) -> tuple[dict[int, str], list[dict[str, Any]]]:
     """Map source column index → 信息项 name: by name or Chinese label (normalised), then the
@@ -286,13 +284,15 @@ HASH_DIR = "_rowhash"
 
 
 def _hash_glob(data_glob: str) -> str | None:
-    """The side file of row hashes beside a version's data (``*.parquet`` does not reach into the
-    folder), when it hashed what the diff needs, with this DuckDB's ``hash``."""
+    """The glob of the row-hash side file beside a version's data (the data's ``*.parquet`` does
+    not reach into its folder), or None when the version has none."""
     folder = Path(data_glob).parent / HASH_DIR
     return str(folder / "*.parquet") if folder.is_dir() else None
 
 
 def _hashed(glob: str, columns: list[str], keys: list[str]) -> bool:
+    """True when the side files at ``glob`` hashed exactly ``columns`` and ``keys``, with this
+    DuckDB's ``hash`` (another version's hashes would not compare)."""
     import pyarrow.parquet as pq
 
     files = sorted(Path(glob).parent.glob("*.parquet"))
