@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from citybase.standards import vector
+from citybase.standards._text import WS_CHARS
 from citybase.standards.division import is_valid_division_code
 from citybase.standards.formats import is_valid_mobile
 from citybase.standards.idcard import check_id, id_check_char
@@ -19,6 +20,18 @@ from citybase.standards.uscc import USCC_CHARSET, is_valid_uscc, uscc_check_char
 ID_FORM = re.compile(r"[0-9]{17}[0-9X]")
 USCC_FORM = re.compile(r"[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}")
 EPOCH = date(1970, 1, 1)
+
+
+def _blanks(values: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Values with blanks of every kind the validators remove put in at random places."""
+    return st.tuples(values, st.lists(st.tuples(st.integers(0, 20), st.sampled_from(WS_CHARS)), max_size=3)).map(
+        lambda vb: _insert(*vb))
+
+
+def _insert(value: str, blanks: list[tuple[int, str]]) -> str:
+    for pos, ch in blanks:
+        value = value[:pos] + ch + value[pos:]
+    return value
 
 
 def _ids() -> st.SearchStrategy[str]:
@@ -34,7 +47,7 @@ def _ids() -> st.SearchStrategy[str]:
     legacy = body.map(lambda b: b[:6] + b[8:])
     noisy = good.flatmap(lambda s: st.sampled_from([" " + s, s[:6] + " " + s[6:], "０" + s[1:], s[:-1], s + "1",
                                                     s[:17] + "A", "\u3000" + s, s.replace("3", "Ｘ", 1)]))
-    return st.one_of(good, lower, wrong, legacy, noisy, st.text(max_size=20))
+    return st.one_of(good, lower, wrong, legacy, noisy, _blanks(st.one_of(good, lower, legacy)), st.text(max_size=20))
 
 
 def _usccs() -> st.SearchStrategy[str]:
@@ -44,7 +57,7 @@ def _usccs() -> st.SearchStrategy[str]:
     wrong = chars.flatmap(lambda b: st.sampled_from(USCC_CHARSET).map(lambda c: b + c))
     noisy = good.flatmap(lambda s: st.sampled_from([s.lower(), " " + s, s[:9] + " " + s[9:], s[:-1], "\t" + s,
                                                     "９" + s[1:]]))
-    return st.one_of(good, wrong, noisy, st.text(max_size=20))
+    return st.one_of(good, wrong, noisy, _blanks(st.one_of(good, good.map(str.lower))), st.text(max_size=20))
 
 
 def _array(values: list[str | None]) -> pa.Array:
@@ -75,7 +88,9 @@ def test_uscc_kernel_agrees_with_the_validator(values):
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.text(alphabet="0123456789+- ８", max_size=16),
-                          st.from_regex(r"1[0-9]{10}", fullmatch=True)), min_size=1, max_size=100))
+                          st.from_regex(r"1[0-9]{10}", fullmatch=True),
+                          _blanks(st.from_regex(r"(\+86|86|0086)?1[0-9]{2}-?[0-9]{4}-?[0-9]{4}", fullmatch=True))),
+                min_size=1, max_size=100))
 def test_mobile_kernel_agrees_with_the_validator(values):
     got = vector.mobile_facts(_array(values)).valid
     assert list(got) == [v is not None and is_valid_mobile(v) for v in values]
@@ -83,7 +98,8 @@ def test_mobile_kernel_agrees_with_the_validator(values):
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.from_regex(r"[0-9]{6}", fullmatch=True),
-                          st.sampled_from(["320205", " 320205", "32020", "320200", "３２０２０５", "", "1100001"])),
+                          st.sampled_from(["320205", " 320205", "32020", "320200", "３２０２０５", "", "1100001"]),
+                          _blanks(st.sampled_from(["320205", "320200", "110105", "999999"]))),
                 min_size=1, max_size=100))
 def test_division_kernel_agrees_with_the_validator(values):
     got = vector.division_facts(_array(values)).valid

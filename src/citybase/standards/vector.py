@@ -1,15 +1,14 @@
 """The validators over whole Arrow string arrays, with NumPy: millions of values per second.
 
 Each ``*_facts`` function returns a :class:`Checked` whose ``valid`` is a NumPy bool array, True
-where the value is valid; NULL gives False (the caller counts NULLs as missing). Values in the
-common clean shape — the right number of ASCII characters — are decided on a byte matrix (one
-row per character position), with the same rules in the same terms as the Python validator.
-Every other value (blanks, full-width characters, 15-digit numbers, country prefixes …) is
-handed to the Python validator itself, one by one, so the answer is the Python validator's for
-every input (``tests/standards/test_standards_vector.py`` checks the two agree).
-
-Whitespace inside a value always takes the Python path, which removes it; so does anything that
-is not plain ASCII.
+exactly where the Python validator says valid; NULL gives False (the caller counts NULLs as
+missing). Values already in a clean shape — the right number of ASCII digits and letters — are
+decided on a byte matrix (one row per character position). The others are first cleaned up the
+way the Python validator cleans them (blanks removed, hyphens too for mobiles) with
+Arrow's vectorised string functions, then decided the same way; whatever is still not in shape
+is invalid, as it is for the validator. No value is decided one by one in Python, so messy
+columns (every ID with a trailing blank, every mobile with hyphens) cost no more than clean ones.
+``tests/standards/test_standards_vector.py`` checks the kernels against the validators.
 """
 
 from __future__ import annotations
@@ -23,10 +22,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .division import all_division_codes, is_valid_division_code
-from .formats import is_valid_mobile
-from .idcard import _CHECK_CHARS, EXTRA_ADDRESS_CODES, ID_WEIGHTS, MIN_BIRTH_YEAR, check_id
-from .uscc import USCC_CHARSET, USCC_WEIGHTS, is_valid_uscc
+from ._text import WS_CHARS
+from .division import all_division_codes
+from .formats import MOBILE_PATTERN
+from .idcard import _CHECK_CHARS, EXTRA_ADDRESS_CODES, ID_WEIGHTS, MIN_BIRTH_YEAR
+from .uscc import USCC_CHARSET, USCC_WEIGHTS
 
 __all__ = ["CHECKS", "FORMS", "Checked", "check", "division_facts", "id_facts", "in_set", "mobile_facts",
            "uscc_facts"]
@@ -44,6 +44,7 @@ for _c in "123456789ANY":
     _USCC_FIRST[ord(_c)] = True
 _UPPER = np.arange(256, dtype=np.uint8)
 _UPPER[ord("a"):ord("z") + 1] -= 32
+_WS = "".join(f"\\x{{{ord(c):x}}}" for c in WS_CHARS)  # RE2 escapes of the blanks the validators remove
 
 
 def _strings(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -72,21 +73,19 @@ def _fixed(arr: pa.Array, width: int) -> tuple[np.ndarray, np.ndarray]:
     return rows, data[starts[:, None] + np.arange(width)]
 
 
-def _rest(arr: pa.Array, decided: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """Positions and values of the non-NULL values outside the positions ``decided``."""
+def _rest(arr: pa.Array, decided: np.ndarray) -> np.ndarray:
+    """Positions of the non-NULL values outside the positions ``decided``."""
     rest = np.ones(len(arr), dtype=bool)
     rest[decided] = False
     if arr.null_count:
         rest &= arr.is_valid().to_numpy(zero_copy_only=False)
-    idx = np.flatnonzero(rest)
-    return idx, (arr.take(pa.array(idx)).to_pylist() if len(idx) else [])
+    return np.flatnonzero(rest)
 
 
-def _python(arr: pa.Array, out: np.ndarray, decided: np.ndarray, check: Callable[[str], bool]) -> None:
-    """Decide the values :func:`_rest` leaves with the Python validator ``check``."""
-    idx, values = _rest(arr, decided)
-    if len(idx):
-        out[idx] = [check(v) for v in values]
+def _cleaned(arr: pa.Array, idx: np.ndarray, *, dash: bool = False) -> pa.Array:
+    """The values at ``idx`` with the blanks the validators remove removed (and hyphens, with
+    ``dash``). Case is left alone: the kernels read x as X and fold credit codes themselves."""
+    return pc.replace_substring_regex(arr.take(pa.array(idx)), f"[{_WS}{'-' if dash else ''}]", "")
 
 
 def _number(digits: np.ndarray) -> np.ndarray:
@@ -123,19 +122,6 @@ def _date_table(today: date) -> np.ndarray:
     return table
 
 
-def _id_clean(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(rows, digits, last) of the 18-byte values whose first 17 bytes are ASCII digits and whose
-    last is a digit, X or x — the shape the Python validator accepts without clean-up. ``digits``
-    is (17, n): one contiguous row per position, so the arithmetic below runs on whole rows."""
-    rows, m = _fixed(arr, 18)
-    digits = np.ascontiguousarray(m[:, :17].T) - np.uint8(48)  # wraps above 9 for a non-digit
-    last = m[:, 17]
-    ok = (digits.max(axis=0) < 10) & ((last - np.uint8(48) < 10) | (last == 88) | (last == 120))
-    if ok.all():
-        return rows, digits, last
-    return rows[ok], digits[:, ok], last[ok]
-
-
 @dataclass
 class Checked:
     """A data element checked over an array: ``valid`` as the Python validator says; ``form``
@@ -149,89 +135,136 @@ class Checked:
     male: np.ndarray | None = None
 
 
+def _digit_rows(arr: pa.Array, width: int, lead: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, digits, last) of the ``width``-byte values whose first ``lead`` (default: all)
+    bytes are ASCII digits; ``digits`` is (lead, n), one contiguous row per position, so the
+    arithmetic runs on whole rows; ``last`` is the byte after them (or an empty array)."""
+    lead = width if lead is None else lead
+    rows, m = _fixed(arr, width)
+    digits = np.ascontiguousarray(m[:, :lead].T) - np.uint8(48)  # wraps above 9 for a non-digit
+    ok = digits.max(axis=0, initial=0) < 10
+    last = m[:, lead] if lead < width else np.zeros(0, dtype=np.uint8)
+    if lead < width:
+        ok &= (last - np.uint8(48) < 10) | (last == 88) | (last == 120)
+    if ok.all():
+        return rows, digits, last
+    return rows[ok], digits[:, ok], (last[ok] if lead < width else last)
+
+
+def _person(address: np.ndarray, y: np.ndarray, mo: np.ndarray, dd: np.ndarray,
+            today: date) -> tuple[np.ndarray, np.ndarray]:
+    """(address code ever existed and birth date real, from 1900 to today; birth in days since
+    1970-01-01, meaningful where the date is real)."""
+    dates = _date_table(today)
+    slot = (y - MIN_BIRTH_YEAR) * 1232 + mo * 100 + dd
+    in_range = (y >= MIN_BIRTH_YEAR) & (slot < len(dates)) & (mo <= 12)
+    ok = in_range & dates[np.where(in_range, slot, 0)] & _address_table()[address]
+    yy = y - (mo <= 2)  # days_from_civil
+    era = yy // 400
+    yoe = yy - era * 400
+    doy = (153 * (mo + np.where(mo > 2, -3, 9)) + 2) // 5 + dd - 1
+    return ok, era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def _id_decide(arr: pa.Array, today: date, out: Checked, at: np.ndarray | None = None) -> np.ndarray:
+    """Decide the 18-character numbers (17 digits, then a digit, X or x) and the 15-digit legacy
+    ones in ``arr`` into ``out`` (at positions ``at[i]`` for value i, default i); returns the
+    positions in ``arr`` it decided."""
+    rows, d, last = _digit_rows(arr, 18, 17)
+    ok, birth = _person(_number(d[:6]), _number(d[6:10]), _number(d[10:12]), _number(d[12:14]), today)
+    total = (d.astype(np.int16) * _ID_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 9 × 10 × 17
+    ok &= _CHECK[total % 11] == np.where(last == 120, np.uint8(88), last)
+    rows15, d15, _ = _digit_rows(arr, 15)  # legacy: no check character, born 19yy
+    ok15, birth15 = _person(_number(d15[:6]), 1900 + _number(d15[6:8]), _number(d15[8:10]),
+                            _number(d15[10:12]), today)
+    for r, good, days, sex in ((rows, ok, birth, d[16]), (rows15, ok15, birth15, d15[14])):
+        pos = r if at is None else at[r]
+        out.valid[pos] = good
+        out.birth[pos] = days
+        out.male[pos] = sex % 2 == 1
+    return np.concatenate([rows, rows15])
+
+
 def id_facts(arr: pa.Array | pa.ChunkedArray, today: date | None = None) -> Checked:
     """``check_id`` over an array: validity, standard form ``[0-9]{17}[0-9X]`` as written, birth
     date and sex."""
     arr = _strings(arr)
     n = len(arr)
-    valid, form = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    birth = np.zeros(n, dtype=np.int32)
-    male = np.zeros(n, dtype=bool)
-    rows, d, last = _id_clean(arr)
-    y, mo, dd = _number(d[6:10]), _number(d[10:12]), _number(d[12:14])
-    dates = _date_table(today or date.today())
-    slot = (y - MIN_BIRTH_YEAR) * 1232 + mo * 100 + dd
-    in_range = (y >= MIN_BIRTH_YEAR) & (slot < len(dates)) & (mo <= 12)
-    date_ok = in_range & dates[np.where(in_range, slot, 0)]
-    addr_ok = _address_table()[_number(d[:6])]
-    total = (d.astype(np.int16) * _ID_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 9 × 10 × 17
-    check_ok = _CHECK[total % 11] == np.where(last == 120, np.uint8(88), last)
-    valid[rows] = date_ok & addr_ok & check_ok
-    form[rows] = last != 120
-    # days since 1970-01-01 of (y, mo, dd), where the date is real (days_from_civil)
-    yy = y - (mo <= 2)
-    era = yy // 400
-    yoe = yy - era * 400
-    doy = (153 * (mo + np.where(mo > 2, -3, 9)) + 2) // 5 + dd - 1
-    birth[rows] = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-    male[rows] = d[16] % 2 == 1
-    idx, values = _rest(arr, rows)
-    if len(idx):
-        epoch = date(1970, 1, 1)
-        for i, v in zip(idx, values, strict=True):
-            c = check_id(v)
-            if c.valid and c.birth_date is not None:
-                valid[i], birth[i], male[i] = True, (c.birth_date - epoch).days, c.gender == "M"
-    return Checked(valid, form, birth, male)
+    today = today or date.today()
+    out = Checked(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int32),
+                  np.zeros(n, dtype=bool))
+    rows, _, last = _digit_rows(arr, 18, 17)
+    out.form[rows] = last != 120
+    idx = _rest(arr, _id_decide(arr, today, out))
+    if len(idx):  # blanks removed (x is read as X anyway); what is still not in shape is invalid
+        _id_decide(_cleaned(arr, idx), today, out, at=idx)
+    return out
+
+
+def _uscc_decide(arr: pa.Array, out: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    """Decide the 18-byte printable-ASCII values of ``arr`` (lower case folded, as the validator
+    does) into ``out``; returns the positions in ``arr`` it decided."""
+    rows, m = _fixed(arr, 18)
+    mt = np.ascontiguousarray(m.T)
+    plain = (mt.min(axis=0, initial=255) > 32) & (mt.max(axis=0, initial=0) < 127)
+    if not plain.all():
+        rows, mt = rows[plain], mt[:, plain]
+    mt = _UPPER[mt]
+    v = _USCC_VAL[mt]
+    shape = (v.max(axis=0, initial=0) < 31) & (v[2:8].max(axis=0, initial=0) < 10) & _USCC_FIRST[mt[0]]
+    total = (np.minimum(v[:17], 30).astype(np.int16) * _USCC_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 30 × 30 × 17
+    out[rows if at is None else at[rows]] = shape & ((31 - total % 31) % 31 == v[17])
+    return rows
 
 
 def uscc_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
     """``is_valid_uscc`` over an array, and the standard form (18 characters of the set, upper
-    case, digits in 3-8) as written. 18-byte values without blanks are decided here (lower case
-    folded as the validator does); the rest by the validator."""
+    case, digits in 3-8) as written."""
     arr = _strings(arr)
     n = len(arr)
     valid, form = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     rows, m = _fixed(arr, 18)
-    mt = np.ascontiguousarray(m.T)
-    v = _USCC_VAL[mt]
-    form[rows] = (v.max(axis=0) < 31) & (v[2:8].max(axis=0) < 10)
-    plain = (mt.min(axis=0) > 32) & (mt.max(axis=0) < 127)
-    if not plain.all():
-        rows, mt, v = rows[plain], mt[:, plain], v[:, plain]
-    if (mt >= 97).any():  # lower case: fold, as the validator does
-        mt = _UPPER[mt]
-        v = _USCC_VAL[mt]
-    shape = (v.max(axis=0) < 31) & (v[2:8].max(axis=0) < 10) & _USCC_FIRST[mt[0]]
-    total = (np.minimum(v[:17], 30).astype(np.int16) * _USCC_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 30 × 30 × 17
-    valid[rows] = shape & ((31 - total % 31) % 31 == v[17])
-    _python(arr, valid, rows, is_valid_uscc)
+    v = _USCC_VAL[np.ascontiguousarray(m.T)]
+    form[rows] = (v.max(axis=0, initial=0) < 31) & (v[2:8].max(axis=0, initial=0) < 10)
+    idx = _rest(arr, _uscc_decide(arr, valid))
+    if len(idx):  # blanks removed; what is still not 18 plain characters is invalid
+        _uscc_decide(_cleaned(arr, idx), valid, at=idx)
     return Checked(valid, form)
 
 
-def _digits_only(arr: pa.Array | pa.ChunkedArray, width: int, decide: Callable[[np.ndarray], np.ndarray],
-                 fallback: Callable[[str], bool]) -> Checked:
+def _digits_only(arr: pa.Array | pa.ChunkedArray, width: int, decide: Callable[[np.ndarray], np.ndarray]) -> Checked:
     """Values of exactly ``width`` ASCII digits are decided by ``decide`` on their digits, one row
-    per position ((width, n) array); the rest by the Python validator ``fallback``."""
+    per position ((width, n) array); the others once more after their blanks are removed; anything
+    still not ``width`` digits is invalid."""
     arr = _strings(arr)
     out = np.zeros(len(arr), dtype=bool)
-    rows, m = _fixed(arr, width)
-    digits = np.ascontiguousarray(m.T) - np.uint8(48)
-    plain = digits.max(axis=0) < 10
-    rows = rows[plain]
-    out[rows] = decide(digits[:, plain])
-    _python(arr, out, rows, fallback)
+    rows, d, _ = _digit_rows(arr, width)
+    out[rows] = decide(d)
+    idx = _rest(arr, rows)
+    if len(idx):
+        rows, d, _ = _digit_rows(_cleaned(arr, idx), width)
+        out[idx[rows]] = decide(d)
     return Checked(out)
 
 
 def mobile_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
-    """``is_valid_mobile`` over an array: bare 11-digit numbers here, the rest by the validator."""
-    return _digits_only(arr, 11, lambda d: (d[0] == 1) & (d[1] >= 3), is_valid_mobile)
+    """``is_valid_mobile`` over an array: 11 digits decided on their digits; the others by the
+    validator's own pattern over the cleaned-up values (blanks and hyphens removed)."""
+    arr = _strings(arr)
+    out = np.zeros(len(arr), dtype=bool)
+    rows, d, _ = _digit_rows(arr, 11)
+    out[rows] = (d[0] == 1) & (d[1] >= 3)
+    idx = _rest(arr, rows)
+    if len(idx):
+        ok = pc.match_substring_regex(_cleaned(arr, idx, dash=True), f"^(?:{MOBILE_PATTERN})$")
+        out[idx] = ok.to_numpy(zero_copy_only=False)
+    return Checked(out)
 
 
 def division_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
-    """``is_valid_division_code`` over an array: 6-digit values here, the rest by the validator."""
-    return _digits_only(arr, 6, lambda d: _division_table()[_number(d)], is_valid_division_code)
+    """``is_valid_division_code`` over an array: 6 digits (after blanks are removed) looked up in
+    the table of every code that ever existed."""
+    return _digits_only(arr, 6, lambda d: _division_table()[_number(d)])
 
 
 CHECKS: dict[str, Callable[[pa.Array | pa.ChunkedArray], Checked]] = {
