@@ -168,9 +168,12 @@ def _person(address: np.ndarray, y: np.ndarray, mo: np.ndarray, dd: np.ndarray,
 
 def _id_decide(arr: pa.Array, today: date, out: Checked, at: np.ndarray | None = None) -> np.ndarray:
     """Decide the 18-character numbers (17 digits, then a digit, X or x) and the 15-digit legacy
-    ones in ``arr`` into ``out`` (at positions ``at[i]`` for value i, default i); returns the
-    positions in ``arr`` it decided."""
+    ones in ``arr`` into ``out`` (at positions ``at[i]`` for value i; without ``at``, ``arr`` is
+    the values as written, and their standard form is recorded too); returns the positions in
+    ``arr`` it decided."""
     rows, d, last = _digit_rows(arr, 18, 17)
+    if at is None:
+        out.form[rows] = last != 120
     ok, birth = _person(_number(d[:6]), _number(d[6:10]), _number(d[10:12]), _number(d[12:14]), today)
     total = (d.astype(np.int16) * _ID_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 9 × 10 × 17
     ok &= _CHECK[total % 11] == np.where(last == 120, np.uint8(88), last)
@@ -193,24 +196,28 @@ def id_facts(arr: pa.Array | pa.ChunkedArray, today: date | None = None) -> Chec
     today = today or date.today()
     out = Checked(np.zeros(n, dtype=bool), np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int32),
                   np.zeros(n, dtype=bool))
-    rows, _, last = _digit_rows(arr, 18, 17)
-    out.form[rows] = last != 120
     idx = _rest(arr, _id_decide(arr, today, out))
     if len(idx):  # blanks removed (x is read as X anyway); what is still not in shape is invalid
         _id_decide(_cleaned(arr, idx), today, out, at=idx)
     return out
 
 
-def _uscc_decide(arr: pa.Array, out: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+def _uscc_decide(arr: pa.Array, out: np.ndarray, at: np.ndarray | None = None,
+                 form: np.ndarray | None = None) -> np.ndarray:
     """Decide the 18-byte printable-ASCII values of ``arr`` (lower case folded, as the validator
-    does) into ``out``; returns the positions in ``arr`` it decided."""
+    does) into ``out`` (at ``at[i]`` for value i); with ``form``, also record which values are
+    written in the standard form. Returns the positions in ``arr`` it decided."""
     rows, m = _fixed(arr, 18)
     mt = np.ascontiguousarray(m.T)
+    v = _USCC_VAL[mt]
+    if form is not None:  # 18 characters of the set, upper case, digits in 3-8
+        form[rows] = (v.max(axis=0, initial=0) < 31) & (v[2:8].max(axis=0, initial=0) < 10)
     plain = (mt.min(axis=0, initial=255) > 32) & (mt.max(axis=0, initial=0) < 127)
     if not plain.all():
-        rows, mt = rows[plain], mt[:, plain]
-    mt = _UPPER[mt]
-    v = _USCC_VAL[mt]
+        rows, mt, v = rows[plain], mt[:, plain], v[:, plain]
+    if (mt >= 97).any():  # lower case: folded as the validator does
+        mt = _UPPER[mt]
+        v = _USCC_VAL[mt]
     shape = (v.max(axis=0, initial=0) < 31) & (v[2:8].max(axis=0, initial=0) < 10) & _USCC_FIRST[mt[0]]
     total = (np.minimum(v[:17], 30).astype(np.int16) * _USCC_W[:, None]).sum(axis=0, dtype=np.int16)  # ≤ 30 × 30 × 17
     out[rows if at is None else at[rows]] = shape & ((31 - total % 31) % 31 == v[17])
@@ -218,15 +225,11 @@ def _uscc_decide(arr: pa.Array, out: np.ndarray, at: np.ndarray | None = None) -
 
 
 def uscc_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
-    """``is_valid_uscc`` over an array, and the standard form (18 characters of the set, upper
-    case, digits in 3-8) as written."""
+    """``is_valid_uscc`` over an array, and the standard form as written."""
     arr = _strings(arr)
     n = len(arr)
     valid, form = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    rows, m = _fixed(arr, 18)
-    v = _USCC_VAL[np.ascontiguousarray(m.T)]
-    form[rows] = (v.max(axis=0, initial=0) < 31) & (v[2:8].max(axis=0, initial=0) < 10)
-    idx = _rest(arr, _uscc_decide(arr, valid))
+    idx = _rest(arr, _uscc_decide(arr, valid, form=form))
     if len(idx):  # blanks removed; what is still not 18 plain characters is invalid
         _uscc_decide(_cleaned(arr, idx), valid, at=idx)
     return Checked(valid, form)
