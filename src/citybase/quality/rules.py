@@ -381,8 +381,10 @@ def _scan(con: duckdb.DuckDBPyConnection, inner: str, index: list[Rule], flag_co
             gender = r.columns[2] if len(r.columns) > 2 and r.columns[2] else None
             if birth:
                 plan |= {"birth_null": col(f"({_q(birth)} IS NULL)"), "birth": col(f"TRY_CAST({_q(birth)} AS DATE)")}
-            if gender:
-                plan |= {"gender_null": col(f"({_q(gender)} IS NULL)"), "gender": col(_txt(gender))}
+            if gender:  # membership worked out by DuckDB's threads
+                plan |= {"gender_null": col(f"({_q(gender)} IS NULL)"),
+                         "male": col(f"coalesce({_txt(gender)} IN ({', '.join(map(_lit, MALE))}), false)"),
+                         "female": col(f"coalesce({_txt(gender)} IN ({', '.join(map(_lit, FEMALE))}), false)")}
         else:
             plan = {"value": col(_txt(r.column))}
         plans.append((r, plan))
@@ -447,10 +449,9 @@ def _kernel(r: Rule, plan: dict[str, str], batch: pa.RecordBatch,
             missing |= bools("birth_null")
             days = arr("birth").cast(pa.int32()).fill_null(np.iinfo(np.int32).min).to_numpy()
             ok &= days == c.birth
-        if "gender" in plan:
+        if "male" in plan:
             missing |= bools("gender_null")
-            g = arr("gender")
-            ok &= np.where(c.male, vector.in_set(g, list(MALE)), vector.in_set(g, list(FEMALE)))
+            ok &= np.where(c.male, bools("male"), bools("female"))
         return missing, ~missing & ~ok
     c = checked(r.params["element"], "value")
     good = c.form if r.type == "form" else c.valid

@@ -28,8 +28,7 @@ from .formats import MOBILE_PATTERN
 from .idcard import _CHECK_CHARS, EXTRA_ADDRESS_CODES, ID_WEIGHTS, MIN_BIRTH_YEAR
 from .uscc import USCC_CHARSET, USCC_WEIGHTS
 
-__all__ = ["CHECKS", "FORMS", "Checked", "check", "division_facts", "id_facts", "in_set", "mobile_facts",
-           "uscc_facts"]
+__all__ = ["CHECKS", "FORMS", "Checked", "check", "division_facts", "id_facts", "mobile_facts", "uscc_facts"]
 
 _ID_W = np.array(ID_WEIGHTS, dtype=np.int16)
 _USCC_W = np.array(USCC_WEIGHTS, dtype=np.int16)
@@ -280,8 +279,3 @@ def check(element: str, arr: pa.Array | pa.ChunkedArray) -> Checked:
     """Check a data element (one of :data:`CHECKS`) over an array."""
     return CHECKS[element](arr)
 
-
-def in_set(arr: pa.Array | pa.ChunkedArray, values: list[str]) -> np.ndarray:
-    """True where the value is one of ``values`` (NULL gives False)."""
-    return pc.fill_null(pc.is_in(_strings(arr), value_set=pa.array(values, pa.string())), False).to_numpy(
-        zero_copy_only=False)
