@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from ._text import WS_CHARS
 from .division import all_division_codes
 from .formats import MOBILE_PATTERN
-from .idcard import _CHECK_CHARS, EXTRA_ADDRESS_CODES, ID_WEIGHTS, MIN_BIRTH_YEAR
+from .idcard import _CHECK_CHARS, ID_WEIGHTS, MIN_BIRTH_YEAR, _address_codes
 from .uscc import USCC_CHARSET, USCC_WEIGHTS
 
 __all__ = ["CHECKS", "FORMS", "Checked", "check", "division_facts", "id_facts", "mobile_facts", "uscc_facts"]
@@ -95,18 +95,22 @@ def _number(digits: np.ndarray) -> np.ndarray:
     return out
 
 
+def _code_table(codes: frozenset[str]) -> np.ndarray:
+    """Six-digit codes as a lookup table: True at each code's value."""
+    table = np.zeros(1_000_000, dtype=bool)
+    table[np.fromiter((int(c) for c in codes), dtype=np.int64, count=len(codes))] = True
+    return table
+
+
 @lru_cache(maxsize=1)
 def _address_table() -> np.ndarray:
-    table = np.zeros(1_000_000, dtype=bool)
-    table[np.array(sorted(int(c) for c in all_division_codes() | EXTRA_ADDRESS_CODES), dtype=np.int64)] = True
-    return table
+    """Address codes an ID number may carry: the validator's own set."""
+    return _code_table(_address_codes())
 
 
 @lru_cache(maxsize=1)
 def _division_table() -> np.ndarray:
-    table = np.zeros(1_000_000, dtype=bool)
-    table[np.array(sorted(int(c) for c in all_division_codes()), dtype=np.int64)] = True
-    return table
+    return _code_table(all_division_codes())
 
 
 @lru_cache(maxsize=4)
