@@ -253,7 +253,8 @@ def write_parquet(con: duckdb.DuckDBPyConnection, sql: str, out_file: Path, colu
     reader = con.sql(sql).to_arrow_reader(ROW_GROUP_SIZE)
     schema = pa.schema([reader.schema.field(c) for c in columns])
     hash_names = [n for n in ("__cb_kh", "__cb_rh") if n in reader.schema.names]
-    flag_names = [n for n in reader.schema.names if n not in set(columns) | set(hash_names)]
+    data_or_hash = {*columns, *hash_names}
+    flag_names = [n for n in reader.schema.names if n not in data_or_hash]
     sums = dict.fromkeys(flag_names, 0)
     rows = 0
     hash_writer = None
