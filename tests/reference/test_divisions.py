@@ -4,7 +4,6 @@ import pytest
 import shapely
 from shapely.geometry import shape
 
-from citybase.reference import divisions
 from citybase.reference.coords import gcj02_to_wgs84
 from citybase.reference.divisions import (
     ReferenceDataMissing,
@@ -19,6 +18,7 @@ from citybase.reference.divisions import (
     npm_root,
     streets,
 )
+from citybase.standards import packages
 
 WUXI_DISTRICTS = {
     "320205": "锡山区",
@@ -169,6 +169,6 @@ def test_npm_root_honours_the_environment(monkeypatch, tmp_path):
 def test_missing_npm_package_gives_a_chinese_hint(monkeypatch, tmp_path):
     monkeypatch.delenv("CITYBASE_NPM_ROOT", raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(divisions, "__file__", str(tmp_path / "reference" / "divisions.py"))
+    monkeypatch.setattr(packages, "__file__", str(tmp_path / "standards" / "packages.py"))
     with pytest.raises(ReferenceDataMissing, match="make setup"):
         npm_root()

