@@ -170,3 +170,45 @@ def test_rebuild_skips_libraries_whose_sources_have_no_data(two_sources):
     assert [b.library for b in built] == ["population"]
     with make_session() as s:
         assert "legal_person" in baselib.stale_libraries(s)
+
+
+def _addresses(session, code, provider, rows):
+    fields = [FieldIn(name="dz", label="地址编码", is_key=True, nullable=False, position=0),
+              FieldIn(name="mc", label="标准地址", position=1),
+              FieldIn(name="jd", label="所在街道代码", element="division_code", position=2)]
+    res = catalog.create_resource(session, SYSTEM, ResourceIn(
+        code=code, name=f"地址测试{code[-1]}", class_code="101009", provider_code=provider,
+        share_condition="依职责申请", fields=fields))
+    catalog.publish_direct(session, SYSTEM, res.code)
+    cols = list(zip(*rows, strict=True))
+    lake.ingest_table(session, SYSTEM, res.code, pa.table({"dz": cols[0], "mc": cols[1], "jd": cols[2]}),
+                      source_label="test")
+    return res.code
+
+
+def test_street_codes_are_kept_in_the_geo_library(city):
+    # 9-digit 乡镇/街道 codes (and their 12-digit form) are division codes: the library keeps them,
+    # and falls back to the next source only where the first one's code is not a listed street
+    with session_scope() as s:
+        zjj = _addresses(s, "101009-0011", "320200-zjj", [("A1", "东亭街道某路1号", "320205001"),
+                                                          ("A2", "某路2号", "320205999"),  # no such street
+                                                          ("A3", "某路3号", None)])
+        gaj = _addresses(s, "101009-0012", "320200-gaj", [("A1", "某路1号", "320205002"),
+                                                          ("A2", "某路2号", "320205001000"),
+                                                          ("A3", "某路3号", " 320205 003 ")])
+        baselib.ensure_library(s, SYSTEM, "geo")
+        baselib.set_source(s, SYSTEM, "geo", SourceIn(resource_code=zjj, key_field="dz", priority=100,
+                                                      attr_map={"bzdz": "mc", "jdbm": "jd"}))
+        baselib.set_source(s, SYSTEM, "geo", SourceIn(resource_code=gaj, key_field="dz", priority=50,
+                                                      attr_map={"bzdz": "mc", "jdbm": "jd"}))
+    with session_scope() as s:
+        b = baselib.build(s, SYSTEM, "geo")
+    assert b.row_count == 3
+    assert b.winners["jdbm"] == {zjj: 1, gaj: 2}
+    assert b.coverage["jdbm"]["present"] == 3
+    with make_session() as s:
+        v = lake.current_version(s, [x for x in baselib.status(s, SYSTEM) if x.key == "geo"][0].resource_code)
+        cols, rows = lake.read_rows(v, limit=10)
+    got = {r[cols.index("dzbm")]: r[cols.index("jdbm")] for r in rows}
+    assert got["A1"] == "320205001" and got["A2"] == "320205001000"
+    assert got["A3"].replace(" ", "") == "320205003"

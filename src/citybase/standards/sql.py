@@ -45,9 +45,11 @@ from calendar import monthrange
 from functools import lru_cache
 
 import duckdb
+import numpy as np
+import pyarrow as pa
 
 from ._text import WS_CHARS
-from .division import all_division_codes
+from .division import all_division_codes, subcounty_codes
 from .enums import DataElement
 from .formats import MOBILE_PATTERN, POSTCODE_PATTERN
 from .idcard import EXTRA_ADDRESS_CODES, ID_WEIGHTS
@@ -424,9 +426,12 @@ def _macro_bodies() -> dict[str, tuple[str, str]]:
             "x",
             _null_guard(x, f"regexp_full_match({_NOWS.format(x=x)}, {_lit(POSTCODE_PATTERN)})"),
         ),
-        "cb_division_valid": (
+        "cb_division_valid": (  # 6, 9 or 12 digits; 12 with zero padding is read as the level above
             "x",
-            _null_guard(x, f"coalesce({_NOWS.format(x=x)} IN (SELECT code FROM {_DIV_TABLE}), false)"),
+            _null_guard(x, "coalesce(" + _let(_NOWS.format(x=x), "s", (
+                "CASE WHEN regexp_full_match(s, '[1-9][0-9]{5}([0-9]{3}){0,2}') THEN CAST(CASE "
+                "WHEN length(s) = 12 AND s[7:] = '000000' THEN s[:6] WHEN length(s) = 12 AND s[10:] = '000' "
+                "THEN s[:9] ELSE s END AS BIGINT) END")) + f" IN (SELECT code FROM {_DIV_TABLE}), false)"),
         ),
         "cb_date_valid": ("x", _null_guard(x, _let(_NOWS.format(x=x), "s", date_valid))),
         "cb_mask_generic": ("x", _null_guard(x, _let("CAST(x AS VARCHAR)", "s", _generic("s")))),
@@ -517,16 +522,25 @@ def _id_bitmaps() -> tuple[bytes, bytes, bytes]:
     return _bits(addr, 900_000), _bits(valid, _DATE_SLOTS), _bits(residue, _DATE_SLOTS * 11)
 
 
+@lru_cache(maxsize=1)
+def _division_codes() -> pa.Table:
+    """Every listed division code at every level as BIGINT: no code starts with 0, so the value
+    alone tells the level (below 10**6 a GB/T 2260 code, then 9 and 12 digits)."""
+    six = np.fromiter((int(c) for c in all_division_codes()), dtype=np.int64)
+    return pa.table({"code": np.concatenate([six, subcounty_codes(9), subcounty_codes(12)])})
+
+
 def register_macros(con: duckdb.DuckDBPyConnection) -> None:
     """Create the lookup tables and the ``cb_*`` macros (temporary objects) on ``con``.
 
     Idempotent: the objects are replaced on each call.  Nothing persists in the database file.
     """
-    codes = sorted(all_division_codes())
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_DIV_TABLE.rsplit('.', 1)[1]} AS SELECT unnest(?::VARCHAR[]) AS code",
-        [codes],
-    ).fetchall()
+    con.register("__cb_std_division_source", _division_codes())
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {_DIV_TABLE.rsplit('.', 1)[1]} AS "
+                    "SELECT code FROM __cb_std_division_source").fetchall()
+    finally:
+        con.unregister("__cb_std_division_source")
     addr, valid, residue = _id_bitmaps()
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {_BITMAP_TABLE.rsplit('.', 1)[1]} AS SELECT "

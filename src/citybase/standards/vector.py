@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ._text import WS_CHARS
-from .division import all_division_codes
+from .division import all_division_codes, subcounty_listed
 from .formats import MOBILE_PATTERN
 from .idcard import _CHECK_CHARS, ID_WEIGHTS, MIN_BIRTH_YEAR, _address_codes
 from .uscc import USCC_CHARSET, USCC_WEIGHTS
@@ -268,9 +268,53 @@ def mobile_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
 
 
 def division_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
-    """``is_valid_division_code`` over an array: 6 digits (after blanks are removed) looked up in
-    the table of every code that ever existed."""
-    return _digits_only(arr, 6, lambda d: _division_table()[_number(d)])
+    """``is_valid_division_code`` over an array: values of 6, 9 or 12 digits (after blanks are
+    removed) looked up at their level — 6 in the table of every GB/T 2260 code that ever existed,
+    9 and 12 (zero padding read as the level above) in the sorted statistical codes."""
+    arr = _strings(arr)
+    out = np.zeros(len(arr), dtype=bool)
+    idx = _rest(arr, _division_decide(arr, out))
+    if len(idx):
+        _division_decide(_cleaned(arr, idx), out, at=idx)
+    return Checked(out)
+
+
+def _division_decide(arr: pa.Array, out: np.ndarray, at: np.ndarray | None = None) -> np.ndarray:
+    """Decide the all-digit values of 6, 9 and 12 bytes into ``out`` (at ``at[i]`` for value i);
+    returns the positions in ``arr`` it decided."""
+    decided = []
+    for width in (6, 9, 12):
+        rows, d, _ = _digit_rows(arr, width)
+        if not len(rows):
+            continue
+        code = _number(d[:6]).astype(np.int64)
+        if width == 6:
+            ok = _division_table()[code]
+        else:
+            for part in (d[6:9], d[9:]):
+                if len(part):
+                    code = code * 1000 + _number(part)
+            ok = _levels(code, width)
+        out[rows if at is None else at[rows]] = ok
+        decided.append(rows)
+    return np.concatenate(decided) if decided else np.zeros(0, dtype=np.intp)
+
+
+def _levels(code: np.ndarray, width: int) -> np.ndarray:
+    """Statistical codes of ``width`` digits (9 or 12) looked up at the level their zero padding
+    names: ``xxxxxx000000`` → the 6-digit code, ``xxxxxxxxx000`` → the 9-digit one."""
+    ok = np.zeros(len(code), dtype=bool)
+    if width == 12:
+        county = code % 1_000_000 == 0
+        ok[county] = _division_table()[code[county] // 1_000_000]
+        street = ~county & (code % 1000 == 0)
+        code = np.where(street, code // 1000, code)
+        ok[street] = subcounty_listed(code[street], 9)
+        rest = ~county & ~street
+        if rest.any():
+            ok[rest] = subcounty_listed(code[rest], 12)
+        return ok
+    return subcounty_listed(code, 9)
 
 
 CHECKS: dict[str, Callable[[pa.Array | pa.ChunkedArray], Checked]] = {
