@@ -203,5 +203,7 @@ def shot(page, name: str) -> Path:
     """Save a screenshot under test-artifacts/ so people can look at what the tests drove."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}-{BACKEND}.png"
+    if page.locator("[_echarts_instance_]").count():
+        page.wait_for_timeout(1200)  # ECharts animates for 1 s: capture the drawn chart, not a frame of it
     page.screenshot(path=str(path), full_page=True)
     return path
