@@ -14,56 +14,7 @@ from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM
 from citybase.db import make_session, session_scope
 from citybase.lake import service as lake
-from citybase.standards.idcard import id_check_char
-
-
-def _id(first17: str) -> str:
-    return first17 + id_check_char(first17)
-
-
-A = _id("32020219800101001")  # 崇安区 code: historical, still valid
-B = _id("32021319900202002")
-C = _id("32028119750303003")
-LEGACY15 = "320281750404004"  # 15-digit number; upgrades to 320281 19750404 004 + check
-
-
-def _person(session, name, provider, code):
-    fields = [FieldIn(name="sfzh", label="身份证号", element="cn_id_card", grading="L4", is_key=True, nullable=False,
-                      position=0),
-              FieldIn(name="xm", label="姓名", grading="L3", position=1),
-              FieldIn(name="sj", label="手机", element="mobile", grading="L3", position=2),
-              FieldIn(name="dw", label="单位", position=3)]
-    res = catalog.create_resource(session, SYSTEM, ResourceIn(
-        code=code, name=name, class_code="101009", provider_code=provider, share_condition="依职责申请",
-        fields=fields))
-    catalog.publish_direct(session, SYSTEM, res.code)
-    return res.code
-
-
-def _load(session, code, rows):
-    cols = list(zip(*rows, strict=True))
-    table = pa.table({"sfzh": cols[0], "xm": cols[1], "sj": cols[2], "dw": cols[3]})
-    return lake.ingest_table(session, SYSTEM, code, table, source_label="test")
-
-
-@pytest.fixture
-def two_sources(city):
-    with session_scope() as s:
-        gaj = _person(s, "户籍测试", "320200-gaj", "101009-0001")
-        rsj = _person(s, "参保测试", "320200-rsj", "101009-0002")
-        _load(s, gaj, [(A, "张三", "13800001111", None),
-                       (B.lower() if B.endswith("X") else B, "李四", "12345", None),  # invalid phone at 公安
-                       (LEGACY15, "王五", None, None),
-                       ("110105194912310021", "坏号码", "13900000000", None)])  # wrong check character
-        _load(s, rsj, [(A, "张叁", "13800002222", "无锡市某公司"),
-                       (B, "李四", "13911112222", "某研究所"),
-                       (_id("32028119750404004"), "王五", "13722223333", None)])
-        baselib.ensure_library(s, SYSTEM, "population")
-        baselib.set_source(s, SYSTEM, "population", SourceIn(resource_code=gaj, key_field="sfzh", priority=100,
-                                                            attr_map={"xm": "xm", "lxdh": "sj"}))
-        baselib.set_source(s, SYSTEM, "population", SourceIn(resource_code=rsj, key_field="sfzh", priority=50,
-                                                            attr_map={"xm": "xm", "lxdh": "sj", "gzdw": "dw"}))
-    return gaj, rsj
+from tests.baselib.helpers import A, B, _id, _load, _person
 
 
 def test_merge_picks_priority_then_validity_and_records_the_winner(two_sources):

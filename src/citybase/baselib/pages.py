@@ -35,6 +35,8 @@ def detail(request: Request, key: str, q: str | None = None,
         header, rows = service.sample(s, principal, key, limit=20, record_key=q or None)
     return render(request, "baselib/detail.html", {"lib": lib, "sources": sources, "build": b, "history": history,
                                                    "header": header, "rows": rows, "q": q or "",
+                                                   "attr_labels": {a.name: a.label for a in lib.all_attrs},
+                                                   "source_names": {x.resource_code: x.resource_name for x in sources},
                                                    "flash": request.query_params.get("ok"),
                                                    "flash_kind": request.query_params.get("kind")})
 

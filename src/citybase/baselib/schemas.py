@@ -45,3 +45,4 @@ class LibraryStatus(BaseModel):
     stale_reason: str
     sources: int
     last_build: BuildOut | None
+    key_attributes: list[str] = []  # the attributes whose coverage the overview charts

@@ -364,7 +364,8 @@ def status(session: Session, principal: Principal) -> list[LibraryStatus]:
                                  resource_code=state.resource_code if state else None,
                                  stale=state.stale if state else True,
                                  stale_reason=state.stale_reason if state else "尚未构建",
-                                 sources=n_sources, last_build=last_build(session, key)))
+                                 sources=n_sources, last_build=last_build(session, key),
+                                 key_attributes=list(lib.coverage)))
     return out
 
 
