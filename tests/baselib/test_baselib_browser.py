@@ -5,22 +5,14 @@ from __future__ import annotations
 import pytest
 
 from tests.baselib.helpers import A
-from tests.conftest import shot
+from tests.conftest import browser_login, shot
 
 pytestmark = pytest.mark.browser
 
 
-def _login(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", "citybase2026")
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-
-
 def test_overview_rebuild_and_masked_sample(two_sources, live_server, page):
     gaj, rsj = two_sources
-    _login(page, live_server, "dsj_officer")
+    browser_login(page, live_server, "dsj_officer")
     page.goto(f"{live_server}/baselib")
     card = page.locator("a.card", has_text="人口基础库")
     assert "待更新" in card.inner_text()  # its sources have versions it has not merged yet
