@@ -238,21 +238,6 @@ def uscc_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
     return Checked(valid, form)
 
 
-def _digits_only(arr: pa.Array | pa.ChunkedArray, width: int, decide: Callable[[np.ndarray], np.ndarray]) -> Checked:
-    """Values of exactly ``width`` ASCII digits are decided by ``decide`` on their digits, one row
-    per position ((width, n) array); the others once more after their blanks are removed; anything
-    still not ``width`` digits is invalid."""
-    arr = _strings(arr)
-    out = np.zeros(len(arr), dtype=bool)
-    rows, d, _ = _digit_rows(arr, width)
-    out[rows] = decide(d)
-    idx = _rest(arr, rows)
-    if len(idx):
-        rows, d, _ = _digit_rows(_cleaned(arr, idx), width)
-        out[idx[rows]] = decide(d)
-    return Checked(out)
-
-
 def mobile_facts(arr: pa.Array | pa.ChunkedArray) -> Checked:
     """``is_valid_mobile`` over an array: 11 digits decided on their digits; the others by the
     validator's own pattern over the cleaned-up values (blanks and hyphens removed)."""
