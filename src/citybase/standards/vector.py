@@ -288,18 +288,17 @@ def _division_decide(arr: pa.Array, out: np.ndarray, at: np.ndarray | None = Non
 def _levels(code: np.ndarray, width: int) -> np.ndarray:
     """Statistical codes of ``width`` digits (9 or 12) looked up at the level their zero padding
     names: ``xxxxxx000000`` → the 6-digit code, ``xxxxxxxxx000`` → the 9-digit one."""
+    if width == 9:
+        return subcounty_listed(code, 9)
     ok = np.zeros(len(code), dtype=bool)
-    if width == 12:
-        county = code % 1_000_000 == 0
-        ok[county] = _division_table()[code[county] // 1_000_000]
-        street = ~county & (code % 1000 == 0)
-        code = np.where(street, code // 1000, code)
-        ok[street] = subcounty_listed(code[street], 9)
-        rest = ~county & ~street
-        if rest.any():
-            ok[rest] = subcounty_listed(code[rest], 12)
-        return ok
-    return subcounty_listed(code, 9)
+    county = code % 1_000_000 == 0
+    ok[county] = _division_table()[code[county] // 1_000_000]
+    street = ~county & (code % 1000 == 0)
+    ok[street] = subcounty_listed(code[street] // 1000, 9)
+    rest = ~county & ~street
+    if rest.any():
+        ok[rest] = subcounty_listed(code[rest], 12)
+    return ok
 
 
 CHECKS: dict[str, Callable[[pa.Array | pa.ChunkedArray], Checked]] = {
