@@ -50,7 +50,8 @@ test-postgres:
 	CITYBASE_TEST_DB=postgres $(PY) -m pytest $(XDIST) $(PYTEST_ARGS) tests
 
 lint: setup
-	$(VENV)/bin/ruff check src tests benchmarks migrations
+	$(VENV)/bin/ruff check src tests benchmarks migrations tools
+	$(VENV)/bin/lint-imports
 
 bench: setup system-deps
 	@command -v wrk >/dev/null 2>&1 || { echo "installing Debian package: wrk"; \

@@ -98,7 +98,7 @@ def main() -> None:
     # 2. the rest in bulk: the same rows and the same search terms the service computes, without the
     #    per-resource audit entries (they dominate creation time and do not affect search)
     from citybase.catalog.models import Field as FieldRow
-    from citybase.db import utcnow
+    from citybase.core.time import utcnow
 
     t1 = time.perf_counter()
     for start in range(sample, args.resources, 1000):
@@ -119,7 +119,7 @@ def main() -> None:
         print(f"  已登记并发布 {min(args.resources, start + 1000)} / {args.resources}", file=sys.stderr)
     bulk_s = time.perf_counter() - t1
 
-    from citybase.catalog import search_index
+    from citybase.catalog.service import search as search_index
 
     search_index._INDEXES.clear()
     with make_session() as s:

@@ -51,7 +51,8 @@ def main() -> None:
     from citybase.catalog.schemas import FieldIn, ResourceIn
     from citybase.cli import run_init
     from citybase.config import get_settings
-    from citybase.db import make_session, session_scope, utcnow
+    from citybase.core.time import utcnow
+    from citybase.db import make_session, session_scope
     from citybase.opendata.service import packages
     from citybase.reference.departments import departments
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from citybase.config import get_settings
+from citybase.console import console, err_console, friendly, progress
 from citybase.core.errors import CitybaseError
 
 app = typer.Typer(help="citybase 城市数字底座", no_args_is_help=True, add_completion=False)
@@ -24,30 +21,6 @@ audit_app = typer.Typer(help="审计账本", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(audit_app, name="audit")
-
-console = Console()
-err_console = Console(stderr=True)
-
-def friendly(fn):  # type: ignore[no-untyped-def]
-    """Show a CitybaseError as a Chinese message with its stable code, exit 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except CitybaseError as exc:
-            err_console.print(f"错误 [{exc.code}]：{exc.message}", style="red", markup=False)
-            if exc.detail:
-                err_console.print(json.dumps(exc.detail, ensure_ascii=False, default=str))
-            raise typer.Exit(2) from None
-
-    return wrapper
-
-
-def progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=err_console, transient=False)
-
 
 # ---------------------------------------------------------------- init / serve / worker
 
@@ -65,11 +38,7 @@ def run_init(admin_password: str | None = None, quiet: bool = False) -> dict[str
     created = False
     password = admin_password or settings.admin_password
     with session_scope() as s:
-        from sqlalchemy import select
-
-        from citybase.core.identity.models import User
-
-        has_admin = s.execute(select(User.id).where(User.username == "admin")).first() is not None
+        has_admin = identity.find_user(s, "admin") is not None
         if not has_admin:
             if password is None:
                 if not sys.stdin.isatty():
@@ -128,7 +97,6 @@ def demo(port: int = typer.Option(8000, help="端口"), host: str = typer.Option
     """加载无锡演示数据并启动服务。"""
     from citybase.demo.loader import DEMO_PASSWORD, load_demo
 
-    os.environ.setdefault("CITYBASE_ADMIN_PASSWORD", DEMO_PASSWORD)
     run_init(admin_password=get_settings().admin_password or DEMO_PASSWORD, quiet=True)
     accounts = load_demo(console=console)
     table = Table(title="演示账号（密码均为 " + DEMO_PASSWORD + "）")
@@ -139,6 +107,26 @@ def demo(port: int = typer.Option(8000, help="端口"), host: str = typer.Option
     console.print(table)
     if not no_serve:
         serve(host=host, port=port, workers=1)
+
+
+@app.command("config")
+def config_show(markdown: bool = typer.Option(False, "--markdown", help="输出 README 用的 Markdown 参考表（默认值，不含本机取值）"),
+                as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
+    """显示生效的配置（环境变量 CITYBASE_*，密钥类不显示）。"""
+    from citybase.config import describe, reference_table
+
+    if markdown:
+        typer.echo(reference_table())
+        return
+    if as_json:
+        typer.echo(json.dumps(describe(), ensure_ascii=False))
+        return
+    table = Table(title="生效配置（CITYBASE_*）")
+    for col in ("环境变量", "当前值", "默认值", "说明"):
+        table.add_column(col)
+    for row in describe():
+        table.add_row(row["variable"], row["value"], row["default"], row["description"])
+    console.print(table)
 
 
 # ---------------------------------------------------------------- users and tokens

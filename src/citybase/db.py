@@ -50,8 +50,9 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+def is_postgres(session: Session) -> bool:
+    """Whether ``session`` talks to PostgreSQL (the production database) rather than SQLite."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -163,7 +164,7 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     if count <= 0:
         return []
     (pk,) = table.primary_key.columns
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         rows = session.execute(text("SELECT nextval(pg_get_serial_sequence(:t, :c)) FROM generate_series(1, :n)"),
                                {"t": table.name, "c": pk.name, "n": count})
         return [r[0] for r in rows]
@@ -192,7 +193,7 @@ def insert_many(session: Session, batches: list[tuple[Table, list[dict[str, Any]
     if not batches:
         return
     session.flush()  # rows pending in the session go first (the new rows may refer to them)
-    if session.get_bind().dialect.name != "postgresql":
+    if not is_postgres(session):
         for table, rows in batches:
             session.execute(table.insert().inline(), rows)
         return

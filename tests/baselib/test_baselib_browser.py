@@ -20,7 +20,7 @@ def test_overview_rebuild_and_masked_sample(two_sources, live_server, page):
     page.wait_for_url(f"{live_server}/baselib/population")
     assert "尚未构建" in page.inner_text("main")
     page.click("button:has-text('立即重建')")
-    page.wait_for_url("**/baselib/population?ok=*")
+    page.wait_for_url("**/baselib/population?flash=*")
     text = page.inner_text("main")
     assert "已完成第 1 次构建：3 条记录" in text and "主键无效被拒 1 条" in text
     page.wait_for_selector("#winners canvas, #winners svg")

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from citybase.catalog import demo, service
-from citybase.catalog.excel import COLUMNS
+from citybase.catalog.service.excel import COLUMNS
 from citybase.core.errors import BadInput, TooLarge
 from citybase.core.identity.principal import SYSTEM
 from citybase.db import make_session, session_scope

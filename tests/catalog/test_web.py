@@ -91,7 +91,8 @@ def test_pages_browse_detail_form_and_inbox(client):
     assert r.status_code == 303, r.text
     code = r.headers["location"].split("/")[3].split("?")[0]
     assert code.startswith("301001-")
-    detail = client.get(f"/catalog/r/{code}?done=created")
+    assert "?flash=" in r.headers["location"]
+    detail = client.get(r.headers["location"])
     assert "已创建草稿" in detail.text and "提交大数据管理局审核" in detail.text
     bad = dict(form, f_is_key=["是", "否", "否"], f_nullable=["是", "是", "是"])
     r = client.post(f"/catalog/r/{code}/edit", data=bad)
@@ -106,7 +107,8 @@ def test_pages_browse_detail_form_and_inbox(client):
     r = client.post(f"/catalog/r/{code}/review", data={"csrf_token": token, "decision": "return",
                                                        "comment": "请补充居住地址", "back": "inbox"},
                     follow_redirects=False)
-    assert r.headers["location"] == "/catalog/review?done=returned"
+    assert r.headers["location"].startswith("/catalog/review?flash=")
+    assert "已退回提供方修改" in client.get(r.headers["location"]).text
     client.cookies.clear()
     login(client, "gaj_officer")
     detail = client.get(f"/catalog/r/{code}")
@@ -154,30 +156,33 @@ def test_cli_import_and_export(city, tmp_path):
     assert r.exit_code == 2 and "not_xlsx" in r.output
 
 
-def test_detail_page_renders_panels_from_other_modules(client):
+def test_detail_page_renders_panels_from_other_modules(client, monkeypatch):
     from markupsafe import Markup
 
+    from citybase import hooks
     from citybase.catalog import panels
 
-    def versions(session, principal, resource):
-        return panels.Panel(id="test-versions", title="数据版本（测试）",
-                            html=Markup(f"<p>{resource.code} 共 3 个版本</p>"), order=1)
+    class Versions:
+        @hooks.hookimpl
+        def catalog_resource_panels(self, session, principal, resource):
+            return panels.Panel(id="test-versions", title="数据版本（测试）",
+                                html=Markup(f"<p>{resource.code} 共 3 个版本</p>"), order=1)
 
-    def broken(session, principal, resource):
-        raise RuntimeError("boom")
+    class Broken:
+        @hooks.hookimpl
+        def catalog_resource_panels(self, session, principal, resource):
+            raise RuntimeError("boom")
 
     demo.load()
-    panels.register_panel(versions)
-    panels.register_panel(broken)
-    try:
-        login(client, "gaj_staff")
-        page = client.get("/catalog/r/202001-0001")
-        assert page.status_code == 200
-        assert 'id="panel-test-versions"' in page.text and "202001-0001 共 3 个版本" in page.text
-        assert "该部分暂时无法显示" in page.text
-    finally:
-        panels._PROVIDERS.remove(versions)
-        panels._PROVIDERS.remove(broken)
+    monkeypatch.setattr(hooks, "_manager", None)  # a fresh set of plugins for this test alone
+    pm = hooks.manager()
+    pm.register(Versions(), name="test.versions")
+    pm.register(Broken(), name="test.broken")
+    login(client, "gaj_staff")
+    page = client.get("/catalog/r/202001-0001")
+    assert page.status_code == 200
+    assert 'id="panel-test-versions"' in page.text and "202001-0001 共 3 个版本" in page.text
+    assert "该部分暂时无法显示" in page.text
 
 
 def test_role_permissions_on_the_api(client):

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 
+from citybase.config import get_settings
 from citybase.core.errors import BadInput
 from citybase.events import batching, service
 from citybase.events.schemas import IntakeIn
@@ -192,7 +193,7 @@ def test_the_api_reads_reference_data_at_most_seconds_old_and_its_own_changes_at
     from citybase.events.models import ProblemType
     from citybase.events.schemas import ProblemTypeIn
 
-    monkeypatch.setattr(service, "REFERENCE_SECONDS", 60)
+    monkeypatch.setattr(get_settings(), "intake_reference_seconds", 60)
 
     def via_api(n: int) -> dict:
         async def main() -> object:
@@ -208,7 +209,7 @@ def test_the_api_reads_reference_data_at_most_seconds_old_and_its_own_changes_at
     with session_scope() as s:  # as another worker process would: seen within REFERENCE_SECONDS
         s.execute(update(ProblemType).where(ProblemType.code == "TGARB").values(handle=55))
     assert via_api(3)["handle"] == 77
-    monkeypatch.setattr(service, "REFERENCE_SECONDS", 0)  # as if those seconds had passed
+    monkeypatch.setattr(get_settings(), "intake_reference_seconds", 0)  # as if those seconds had passed
     assert via_api(4)["handle"] == 55
     with session_scope() as s:  # service.intake (forms, Open311, tests) always reads afresh
         assert service.intake(s, ev.operator, _item(external_id="ref-5")).sla["handle"] == 55

@@ -52,7 +52,7 @@ def _top_name(text: str) -> str:
 
 
 def _make_training():
-    path = classifier.DATA_DIR / "make_training.py"
+    path = Path(__file__).resolve().parents[2] / "tools" / "make_training.py"
     spec = importlib.util.spec_from_file_location("make_training", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

@@ -146,7 +146,7 @@ def test_revocation_takes_effect_on_next_call(shared):
 def test_expired_grant_refused(shared):
     from datetime import timedelta
 
-    from citybase.db import utcnow
+    from citybase.core.time import utcnow
     from citybase.exchange.models import ShareGrant
 
     g = _approve("rsj_officer", COND, "gaj_officer")

@@ -78,7 +78,7 @@ def test_overview_is_for_the_bureau_only(shared):
 
 def test_district_subscription_delivers_filtered_versions(shared):
     from citybase.catalog import service as catalog
-    from citybase.exchange.jobs import run_deliveries
+    from citybase.exchange.service import run_deliveries
     from citybase.lake import service as lake
 
     lx = principal_of("lx_cgj")  # 梁溪区城市管理局 (division 320213)
@@ -123,7 +123,7 @@ def test_district_subscription_delivers_filtered_versions(shared):
 
 def test_subscription_follows_the_grant(shared):
     from citybase.core.errors import BadInput, PermissionDenied
-    from citybase.exchange.jobs import run_deliveries
+    from citybase.exchange.service import run_deliveries
 
     lx = principal_of("lx_cgj")
     with session_scope() as s, pytest.raises(PermissionDenied):

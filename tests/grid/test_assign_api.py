@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
-import sys
-import types
 
 import pytest
 
@@ -116,15 +113,22 @@ def test_page_import_shows_each_error(block, client):
     assert r.status_code == 422 and "第 4 个要素" in r.text and "未写入任何数据" in r.text
 
 
-def test_open_orders_hook_reads_the_events_module_only_when_it_offers_the_function(block, monkeypatch):
-    name = "citybase.events.service"
-    fake = types.ModuleType(name)
-    fake.__spec__ = importlib.machinery.ModuleSpec(name, None)
-    monkeypatch.setitem(sys.modules, name, fake)
+def test_open_orders_come_from_the_overlay_another_module_offers(block, monkeypatch):
+    from citybase import hooks
+
+    monkeypatch.setattr(hooks, "_manager", None)  # a fresh set of plugins for this test alone
+    pm = hooks.manager()
+    pm.unregister(name="events")
+
+    class Orders:
+        @hooks.hookimpl
+        def grid_map_overlays(self, session):
+            return hooks.MapOverlay(key="open_orders", label="未办结工单数", counts={W1: 3})
+
     with make_session() as s:
-        assert service.open_orders_by_grid(s) is None  # module present, function missing
+        assert service.open_orders_by_grid(s) is None  # no module offers the overlay
         assert service.grid_detail(s, W1).open_orders is None
-    fake.open_orders_by_grid = lambda session: {W1: 3}
+    pm.register(Orders(), name="test.orders")
     with make_session() as s:
         assert service.open_orders_by_grid(s) == {W1: 3}
         assert service.grid_detail(s, W1).open_orders == 3

@@ -8,6 +8,7 @@ import time
 import pytest
 from sqlalchemy import text
 
+from citybase.config import get_settings
 from citybase.core.errors import BadInput
 from citybase.core.identity.principal import SYSTEM
 from citybase.db import make_session, session_scope
@@ -145,7 +146,7 @@ def test_bad_input_is_rejected_clearly(client, token):
 
 
 def test_oversized_batch_is_refused(client, token, monkeypatch):
-    monkeypatch.setattr(service.iot_settings(), "max_batch", 100)
+    monkeypatch.setattr(get_settings(), "iot_max_batch", 100)
     now = time.time()
     pack = [{"bn": "d:", "bt": now - 1000}] + [{"n": "level", "t": i, "v": 1} for i in range(150)]
     r = client.post("/api/iot/senml", content=json.dumps(pack),

@@ -12,17 +12,14 @@ from tests.conftest import browser_login, shot
 pytestmark = pytest.mark.browser
 
 
-
 @pytest.fixture
 def small_city(live_server):
     from citybase.core.identity.principal import SYSTEM
     from citybase.db import session_scope
-    from citybase.iot.service import common
+    from citybase.events import service as events
 
-    events = common.neighbour("events", "seed_problem_types")
-    if events is not None:  # work orders for the demo's alarms need the problem types
-        with session_scope() as s:
-            events.seed_problem_types(s, SYSTEM)
+    with session_scope() as s:  # work orders for the demo's alarms need the problem types
+        events.seed_problem_types(s, SYSTEM)
     service.limiter().reset()
     demo.load(scale=0.03, buoy_hours=24)
     return live_server

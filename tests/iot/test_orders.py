@@ -10,7 +10,6 @@ import pytest
 from citybase.core.identity.principal import SYSTEM
 from citybase.db import make_session, session_scope
 from citybase.iot import service
-from citybase.iot.service import common
 from tests.iot.helpers import make_device, make_profile
 
 CODE = "3202130103000001"
@@ -32,8 +31,8 @@ def _raise_high_level() -> int:
 
 @pytest.fixture
 def events_ready(city):
-    events = common.neighbour("events", "intake", "orders_closed_since", "seed_problem_types")
-    assert events is not None, "the events module provides intake/orders_closed_since"
+    from citybase.events import service as events
+
     with session_scope() as s:
         events.seed_problem_types(s, SYSTEM)
     service.limiter().reset()
@@ -97,18 +96,3 @@ def test_alarms_below_the_order_severity_open_no_order(events_ready):
     assert a.type == "low_battery" and a.order_state == "none"
     with session_scope() as s:
         assert service.sync_orders(s)["opened"] == 0
-
-
-def test_without_events_module_alarms_wait(city, monkeypatch):
-    service.limiter().reset()
-    make_profile()
-    make_device(CODE)
-    alarm_id = _raise_high_level()
-    real = common.neighbour
-    monkeypatch.setattr("citybase.iot.service.alarms.neighbour",
-                        lambda m, *names: None if m == "events" else real(m, *names))
-    with session_scope() as s:
-        assert service.sync_orders(s) == {"events": False, "opened": 0, "closed": 0}
-    with make_session() as s:
-        a = [x for x in service.list_alarms(s) if x.id == alarm_id][0]
-    assert a.order_state == "pending" and a.status == "ACTIVE_UNACK"

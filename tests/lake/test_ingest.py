@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from citybase.config import get_settings
 from citybase.core.errors import PermissionDenied
 from citybase.core.identity.principal import SYSTEM
 from citybase.db import make_session, session_scope
@@ -108,7 +109,7 @@ def test_modes_and_diff_counts(code, tmp_path):
 
 
 def test_keeps_last_n_versions(code, tmp_path, monkeypatch):
-    monkeypatch.setattr(lake, "KEEP_VERSIONS", 2)
+    monkeypatch.setattr(get_settings(), "lake_keep_versions", 2)
     p = write(tmp_path / "a.csv", PERSONS_CSV)
     for _ in range(4):
         _ingest(code, p)

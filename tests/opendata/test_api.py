@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from citybase.config import get_settings
 from tests.opendata.conftest import CLOSED, COND, N_ROWS, OPEN
 
 
@@ -144,7 +145,7 @@ def test_rate_limits_per_ip_and_per_key(od_client, monkeypatch):
     from citybase.db import session_scope
     from citybase.opendata.service import developers
 
-    monkeypatch.setattr(developers, "ANON_IP_LIMIT", 3)
+    monkeypatch.setattr(get_settings(), "opendata_ip_rpm", 3)
     statuses = []
     for _ in range(4):
         r = od_client.get("/api/3/action/status_show")
@@ -165,9 +166,8 @@ def test_rate_limits_per_ip_and_per_key(od_client, monkeypatch):
 
 
 def test_odd_parameter_types_never_500(od_client, monkeypatch):
-    from citybase.opendata.service import developers
 
-    monkeypatch.setattr(developers, "ANON_IP_LIMIT", 100_000)
+    monkeypatch.setattr(get_settings(), "opendata_ip_rpm", 100_000)
     odd = [None, -1, 1.5, True, ["a", "b"], {"x": 1}, "' OR 1=1 --", "a" * 5000]
     keys = {"package_list": ["limit", "offset"], "package_show": ["id"], "resource_show": ["id"],
             "package_search": ["q", "fq", "rows", "start", "sort", "facet.field", "facet.limit"],

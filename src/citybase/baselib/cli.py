@@ -9,7 +9,7 @@ from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
-    from citybase.cli import console, friendly
+    from citybase.console import console, friendly
 
     sub = typer.Typer(help="五大基础库", no_args_is_help=True)
     app.add_typer(sub, name="baselib")

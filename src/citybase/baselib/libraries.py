@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from citybase.standards.masking import field_mask_kind
+
 
 @dataclass(frozen=True)
 class Attr:
@@ -16,11 +18,7 @@ class Attr:
 
     @property
     def mask_kind(self) -> str | None:
-        if self.mask:
-            return self.mask
-        if self.element in ("cn_id_card", "mobile"):
-            return self.element
-        return "generic" if self.grading in ("L3", "L4") else None
+        return self.mask or field_mask_kind(self)
 
 
 @dataclass(frozen=True)

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from citybase.baselib import service
 from citybase.baselib.libraries import library
 from citybase.core.errors import CitybaseError
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
+from citybase.web import flash
 from citybase.web.security import requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(prefix="/baselib", include_in_schema=False)
-register_nav("基础库", "/baselib", "baselib.read", 15)
 
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, principal: Principal = Depends(requires("baselib.read"))) -> Response:
     with make_session() as s:
         libs = service.status(s, principal)
-    return render(request, "baselib/overview.html", {"libs": libs, "flash": request.query_params.get("ok")})
+    return render(request, "baselib/overview.html", {"libs": libs})
 
 
 @router.get("/{key}", response_class=HTMLResponse)
@@ -36,9 +36,7 @@ def detail(request: Request, key: str, q: str | None = None,
     return render(request, "baselib/detail.html", {"lib": lib, "sources": sources, "build": b, "history": history,
                                                    "header": header, "rows": rows, "q": q or "",
                                                    "attr_labels": {a.name: a.label for a in lib.all_attrs},
-                                                   "source_names": {x.resource_code: x.resource_name for x in sources},
-                                                   "flash": request.query_params.get("ok"),
-                                                   "flash_kind": request.query_params.get("kind")})
+                                                   "source_names": {x.resource_code: x.resource_name for x in sources}})
 
 
 @router.post("/{key}/build", response_class=HTMLResponse)
@@ -47,5 +45,5 @@ def rebuild(key: str, principal: Principal = Depends(requires("baselib.manage"))
         with session_scope() as s:
             b = service.build(s, principal, key)
     except CitybaseError as exc:
-        return RedirectResponse(f"/baselib/{key}?kind=err&ok={exc.message}", status_code=303)
-    return RedirectResponse(f"/baselib/{key}?ok=已完成第 {b.number} 次构建：{b.row_count} 条记录", status_code=303)
+        return flash.redirect(f"/baselib/{key}", exc.message, "err")
+    return flash.redirect(f"/baselib/{key}", f"已完成第 {b.number} 次构建：{b.row_count} 条记录")

@@ -33,10 +33,10 @@ from citybase.core.audit import service as audit
 from citybase.core.errors import BadInput, PermissionDenied
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.db import utcnow
+from citybase.core.time import utcnow
 from citybase.lake import service as lake
 from citybase.standards.masking import mask_value
-from citybase.standards.sql import validator_sql
+from citybase.standards.sql import quote_ident, validator_sql
 
 KEEP_PROVENANCE = 3
 _EPOCH_SCALE = 10**13  # priority dominates; within a priority the newer version (epoch ms) wins
@@ -169,15 +169,13 @@ def _mark_stale(session: Session, key: str, reason: str) -> None:
     state.stale_reason = reason[:200]
 
 
-def _on_new_version(session: Session, version: Any) -> None:
-    """Lake hook: a new version of a source makes the libraries that read it stale."""
+def mark_sources_stale(session: Session, version: Any) -> None:
+    """A new lake version of a source makes the libraries that read it stale (the lake's hook)."""
     keys = session.execute(select(BaselibSource.library).where(
         BaselibSource.resource_code == version.resource_code, BaselibSource.active.is_(True))).scalars().all()
     for key in set(keys):
         _mark_stale(session, key, f"数据源 {version.resource_code} 有新版本 v{version.number}")
 
-
-lake.on_new_version(_on_new_version)
 
 
 def stale_libraries(session: Session) -> list[str]:
@@ -203,10 +201,6 @@ def rebuild_stale(session: Session, principal: Principal = SYSTEM) -> list[Build
 
 
 # ---------------------------------------------------------------- the merge
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
@@ -250,15 +244,15 @@ def build(session: Session, principal: Principal, key: str, reason: str = "手�
                          "note": "尚无数据"})
             continue
         amap = json.loads(src.attr_map)
-        cols = [f"{_key_expr(lib, _q(src.key_field))} AS _k"]
+        cols = [f"{_key_expr(lib, quote_ident(src.key_field))} AS _k"]
         for a in lib.attrs:
             target = amap.get(a.name)
             if target is None:
-                cols.append(f"CAST(NULL AS VARCHAR) AS {_q(a.name)}")
+                cols.append(f"CAST(NULL AS VARCHAR) AS {quote_ident(a.name)}")
             elif target.startswith("="):
-                cols.append(f"{_lit(target[1:])} AS {_q(a.name)}")
+                cols.append(f"{_lit(target[1:])} AS {quote_ident(a.name)}")
             else:
-                cols.append(f"CAST({_q(target)} AS VARCHAR) AS {_q(a.name)}")
+                cols.append(f"CAST({quote_ident(target)} AS VARCHAR) AS {quote_ident(a.name)}")
         rank = src.priority * _EPOCH_SCALE + int(version.created_at.timestamp() * 1000)
         parts.append(f"SELECT {', '.join(cols)}, CAST({rank} AS HUGEINT) AS _rank, {i} AS _src "
                      f"FROM read_parquet({_lit(lake.parquet_glob(version))})")
@@ -276,10 +270,10 @@ def build(session: Session, principal: Principal, key: str, reason: str = "手�
         rejected = con.execute("SELECT count(*) FROM src WHERE _k IS NULL").fetchone()[0]
         aggs = ["_k"]
         for a in lib.attrs:
-            ok = _valid(a, _q(a.name))
-            aggs.append(f"arg_max({_q(a.name)}, _rank) FILTER (WHERE {ok}) AS {_q(a.name)}")
-            aggs.append(f"arg_max(_src, _rank) FILTER (WHERE {ok}) AS {_q('_src_' + a.name)}")
-            aggs.append(f"count(DISTINCT trim({_q(a.name)})) FILTER (WHERE {ok}) > 1 AS {_q('_conf_' + a.name)}")
+            ok = _valid(a, quote_ident(a.name))
+            aggs.append(f"arg_max({quote_ident(a.name)}, _rank) FILTER (WHERE {ok}) AS {quote_ident(a.name)}")
+            aggs.append(f"arg_max(_src, _rank) FILTER (WHERE {ok}) AS {quote_ident('_src_' + a.name)}")
+            aggs.append(f"count(DISTINCT trim({quote_ident(a.name)})) FILTER (WHERE {ok}) > 1 AS {quote_ident('_conf_' + a.name)}")
         con.execute(f"CREATE TEMP TABLE merged AS SELECT {', '.join(aggs)} FROM src WHERE _k IS NOT NULL GROUP BY _k")
         con.execute(f"COPY merged TO {_lit(str(prov_file))} (FORMAT parquet, COMPRESSION zstd)")
         total = con.execute("SELECT count(*) FROM merged").fetchone()[0]
@@ -287,14 +281,14 @@ def build(session: Session, principal: Principal, key: str, reason: str = "手�
         coverage: dict[str, dict[str, Any]] = {}
         conflicts: dict[str, int] = {}
         for a in lib.attrs:
-            rows = con.execute(f"SELECT {_q('_src_' + a.name)}, count(*) FROM merged "
-                               f"WHERE {_q('_src_' + a.name)} IS NOT NULL GROUP BY 1").fetchall()
+            rows = con.execute(f"SELECT {quote_ident('_src_' + a.name)}, count(*) FROM merged "
+                               f"WHERE {quote_ident('_src_' + a.name)} IS NOT NULL GROUP BY 1").fetchall()
             winners[a.name] = {sources[int(i)].resource_code: n for i, n in rows}
             present = sum(n for _, n in rows)
             coverage[a.name] = {"label": a.label, "present": present,
                                 "share": round(present / total, 4) if total else 0.0}
-            conflicts[a.name] = con.execute(f"SELECT count(*) FROM merged WHERE {_q('_conf_' + a.name)}").fetchone()[0]
-        select_cols = [f"_k AS {_q(lib.key_attr.name)}"] + [_q(a.name) for a in lib.attrs]
+            conflicts[a.name] = con.execute(f"SELECT count(*) FROM merged WHERE {quote_ident('_conf_' + a.name)}").fetchone()[0]
+        select_cols = [f"_k AS {quote_ident(lib.key_attr.name)}"] + [quote_ident(a.name) for a in lib.attrs]
         with warnings.catch_warnings():  # DuckDB notes the extra copy; the table is small next to the merge
             warnings.simplefilter("ignore", UserWarning)
             table = con.execute(f"SELECT {', '.join(select_cols)} FROM merged ORDER BY _k").to_arrow_table()
@@ -386,7 +380,7 @@ def sample(session: Session, principal: Principal, key: str, limit: int = 20,
         where, params = "", []
         if record_key:
             where, params = "WHERE _k = ?", [record_key.strip().upper()]
-        cols = ["_k"] + [c for a in lib.attrs for c in (_q(a.name), _q("_src_" + a.name))]
+        cols = ["_k"] + [c for a in lib.attrs for c in (quote_ident(a.name), quote_ident("_src_" + a.name))]
         rows = con.execute(f"SELECT {', '.join(cols)} FROM read_parquet({_lit(str(path))}) {where} "
                            f"ORDER BY _k LIMIT {int(min(max(limit, 1), 200))}", params).fetchall()
     finally:

@@ -9,7 +9,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from citybase.cli import console, friendly
+    from citybase.console import console, friendly
 
     catalog_app = typer.Typer(help="数据资源目录", no_args_is_help=True)
     app.add_typer(catalog_app, name="catalog")
@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         except BadInput as exc:
             errors = (exc.detail or {}).get("errors")
             if errors and not as_json:
-                from citybase.cli import err_console
+                from citybase.console import err_console
 
                 err_console.print(f"[red]错误[{exc.code}]：导入文件有 {exc.detail.get('count', len(errors))} 处错误，"
                                   "未导入任何资源[/red]")

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from citybase.db import Base, UTCDateTime, utcnow
+from citybase.core.time import utcnow
+from citybase.db import Base, UTCDateTime
 
 BIG = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from citybase.catalog import service
@@ -30,11 +30,11 @@ from citybase.core.errors import BadInput, CitybaseError
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
+from citybase.web import flash
 from citybase.web.security import requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
-register_nav("数据资源目录", "/catalog", "catalog.read", 20)
 
 FILTERS = ("provider_code", "catalog_type", "class_item", "format", "share_type", "open_type")
 FACET_TITLES = {"provider_code": "提供方", "catalog_type": "目录类型", "class_item": "资源分类", "format": "资源格式",
@@ -50,7 +50,7 @@ def _common(request: Request, principal: Principal, s: Any) -> dict[str, Any]:
     reviewer = principal.can("catalog.review") and service.is_bureau(s, principal)
     return {"can_edit": principal.can("catalog.edit"), "is_reviewer": reviewer,
             "review_count": len(service.list_resources(s, status="submitted")) if reviewer else 0,
-            "status_labels": STATUS_LABELS, "done": DONE.get(request.query_params.get("done", ""), "")}
+            "status_labels": STATUS_LABELS}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -137,7 +137,7 @@ def _values_of(res: ResourceOut | None, principal: Principal) -> tuple[dict[str,
 
 
 async def _parse_form(request: Request) -> tuple[dict[str, Any], list[dict[str, Any]], ResourceIn | None, str]:
-    from citybase.catalog.excel import split_list
+    from citybase.catalog.service.excel import split_list
 
     form = await request.form()
     keys = ("name", "summary", "class_code", "class_name", "provider_code", "format", "share_type",
@@ -206,7 +206,7 @@ async def new_submit(request: Request, principal: Principal = Depends(requires("
         try:
             with session_scope() as s:
                 out = service.create_resource(s, principal, data)
-            return RedirectResponse(f"/catalog/r/{out.code}?done=created", status_code=303)
+            return flash.redirect(f"/catalog/r/{out.code}", DONE["created"])
         except (BadInput, CitybaseError) as exc:
             if exc.status_code not in (409, 422):
                 raise
@@ -239,7 +239,7 @@ async def edit_submit(request: Request, code: str,
         try:
             with session_scope() as s:
                 service.update_resource(s, principal, code, data)
-            return RedirectResponse(f"/catalog/r/{code}?done=saved", status_code=303)
+            return flash.redirect(f"/catalog/r/{code}", DONE["saved"])
         except CitybaseError as exc:
             if exc.status_code not in (409, 422):
                 raise
@@ -255,7 +255,7 @@ async def edit_submit(request: Request, code: str,
 def submit(code: str, principal: Principal = Depends(requires("catalog.submit"))) -> Response:
     with session_scope() as s:
         service.submit(s, principal, code)
-    return RedirectResponse(f"/catalog/r/{code}?done=submitted", status_code=303)
+    return flash.redirect(f"/catalog/r/{code}", DONE["submitted"])
 
 
 @router.post("/r/{code}/review")
@@ -265,7 +265,7 @@ async def review(request: Request, code: str, principal: Principal = Depends(req
     with session_scope() as s:
         service.review(s, principal, code, approve, str(form.get("comment") or ""))
     target = "/catalog/review" if form.get("back") == "inbox" else f"/catalog/r/{code}"
-    return RedirectResponse(f"{target}?done={'approved' if approve else 'returned'}", status_code=303)
+    return flash.redirect(target, DONE["approved" if approve else "returned"])
 
 
 @router.post("/r/{code}/withdraw")
@@ -273,28 +273,28 @@ async def withdraw(request: Request, code: str, principal: Principal = Depends(r
     form = await request.form()
     with session_scope() as s:
         service.withdraw(s, principal, code, str(form.get("comment") or ""))
-    return RedirectResponse(f"/catalog/r/{code}?done=withdrawn", status_code=303)
+    return flash.redirect(f"/catalog/r/{code}", DONE["withdrawn"])
 
 
 @router.post("/r/{code}/publish")
 def publish(code: str, principal: Principal = Depends(requires("catalog.review"))) -> Response:
     with session_scope() as s:
         service.publish(s, principal, code)
-    return RedirectResponse(f"/catalog/r/{code}?done=published", status_code=303)
+    return flash.redirect(f"/catalog/r/{code}", DONE["published"])
 
 
 @router.post("/r/{code}/publish-direct")
 def publish_direct(code: str, principal: Principal = Depends(requires("catalog.publish_direct"))) -> Response:
     with session_scope() as s:
         service.publish_direct(s, principal, code)
-    return RedirectResponse(f"/catalog/r/{code}?done=published", status_code=303)
+    return flash.redirect(f"/catalog/r/{code}", DONE["published"])
 
 
 @router.post("/r/{code}/delete")
 def delete(code: str, principal: Principal = Depends(requires("catalog.edit"))) -> Response:
     with session_scope() as s:
         service.delete_draft(s, principal, code)
-    return RedirectResponse("/catalog?scope=mine&done=deleted", status_code=303)
+    return flash.redirect("/catalog?scope=mine", DONE["deleted"])
 
 
 @router.get("/review", response_class=HTMLResponse)

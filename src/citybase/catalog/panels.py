@@ -1,11 +1,9 @@
-"""Extra panels on the resource detail page, contributed by other modules (lake, quality, exchange…).
+"""Extra panels on the resource detail page, contributed by other modules (lake, exchange…).
 
-Another module's ``pages.py`` registers a provider at import time::
+Another module answers the ``catalog_resource_panels`` hook in its ``hooks.py``::
 
-    from citybase.catalog.panels import Panel, register_panel
-
-    @register_panel
-    def versions_panel(session, principal, resource) -> Panel | None:
+    @hookimpl
+    def catalog_resource_panels(session, principal, resource) -> Panel | None:
         return Panel(id="versions", title="数据版本", html=render_fragment(...), order=10)
 
 The detail template ``catalog/detail.html`` renders every panel in its ``extra_panels`` block; pages may
@@ -15,11 +13,12 @@ also pass their own ``extra_panels`` in the context, or extend the template and 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from markupsafe import Markup
+
+from citybase import hooks
 
 log = logging.getLogger("citybase.catalog")
 
@@ -38,24 +37,15 @@ class Panel:
             self.html = Markup.escape(self.html)
 
 
-PanelProvider = Callable[..., "Panel | None"]
-_PROVIDERS: list[PanelProvider] = []
-
-
-def register_panel(provider: PanelProvider) -> PanelProvider:
-    if provider not in _PROVIDERS:
-        _PROVIDERS.append(provider)
-    return provider
-
-
 def panels_for(session: Any, principal: Any, resource: Any) -> list[Panel]:
+    """Every module's panel for this resource, by ``order``; a failing one shows a notice in its place."""
     out: list[Panel] = []
-    for provider in _PROVIDERS:
+    for module, provider in hooks.implementations("catalog_resource_panels"):
         try:
-            panel = provider(session, principal, resource)
+            panel = provider(session=session, principal=principal, resource=resource)
         except Exception:  # noqa: BLE001 - one module's broken panel must not break the catalogue page
-            log.exception("detail panel %s failed for %s", getattr(provider, "__name__", provider), resource.code)
-            panel = Panel(id=getattr(provider, "__name__", "panel"), title="扩展信息",
+            log.exception("detail panel of %s failed for %s", module, resource.code)
+            panel = Panel(id=module.replace(".", "-"), title="扩展信息",
                           html=Markup('<p class="muted">该部分暂时无法显示，已记录错误。</p>'), order=99)
         if panel is not None:
             out.append(panel)

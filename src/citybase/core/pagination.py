@@ -37,6 +37,7 @@ class Page(Generic[T]):
 
 
 def check_page(page: int, size: int) -> None:
+    """Refuse a page below 1 or a size outside 1…MAX_PAGE_SIZE with a clear Chinese error."""
     if page < 1:
         raise BadInput("页码必须从 1 开始", code="bad_page", detail={"page": page})
     if not 1 <= size <= MAX_PAGE_SIZE:
@@ -44,11 +45,22 @@ def check_page(page: int, size: int) -> None:
                        detail={"size": size})
 
 
-def paginate(session: Session, stmt: Select, page: int = 1, size: int = 50) -> Page[Any]:
+def paginate(session: Session, stmt: Select, page: int = 1, size: int = 50, *, scalars: bool = True) -> Page[Any]:
+    """Page ``page`` (from 1) of ``size`` rows of an ordered ``stmt``, with the total count.
+
+    Every list that pages goes through here, and every list API answers in its shape:
+    ``{"items": [...], "total": n, "page": p, "size": s}``. ``scalars=False`` for statements selecting
+    several entities (the items are then row tuples). Out-of-range pages and sizes are a ``BadInput``."""
     check_page(page, size)
     total = session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
-    rows = session.execute(stmt.limit(size).offset((page - 1) * size)).scalars().all()
+    result = session.execute(stmt.limit(size).offset((page - 1) * size))
+    rows = result.scalars().all() if scalars else [tuple(r) for r in result.all()]
     return Page(items=list(rows), total=total, page=page, size=size)
+
+
+def with_items(page: Page[Any], items: list[T]) -> Page[T]:
+    """The same page with its rows turned into output objects."""
+    return Page(items=items, total=page.total, page=page.page, size=page.size)
 
 
 def encode_cursor(values: dict[str, Any]) -> str:

@@ -1,8 +1,13 @@
-"""The one rate limiter: fixed one-minute windows per key.
+"""The one rate limiter, in two modes.
 
-In-process by default (bounded memory); Redis when CITYBASE_REDIS_URL is set, so several app
-workers share the counts. Callers set ``X-RateLimit-*`` headers from the returned ``Quota`` and
-raise ``RateLimited`` (429) when ``allowed`` is false.
+- :func:`hit`: fixed one-minute windows per key, for API callers (open-data keys and IPs, exchange
+  grants). In-process by default (bounded memory); Redis when CITYBASE_REDIS_URL is set, so several
+  app workers share the counts. Callers set ``X-RateLimit-*`` headers from the returned ``Quota`` and
+  raise ``RateLimited`` (429) when ``allowed`` is false.
+- :class:`TokenBucket`: a sustained rate with a burst per key, for devices (IoT telemetry over HTTP
+  and MQTT): a flood from one device never slows the others. Per process on purpose: it runs on
+  every message of the ingest hot path, where a Redis round trip per message would cost more than
+  the write; each web worker and the MQTT bridge keep their own buckets.
 """
 
 from __future__ import annotations
@@ -91,3 +96,32 @@ def hit(key: str, limit_per_minute: int) -> Quota:
 def reset() -> None:
     """Forget all in-process counts (tests)."""
     _memory.reset()
+
+
+class TokenBucket:
+    """Token bucket per key: ``rate`` tokens a second up to ``burst``; each call spends ``cost``."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[object, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: object, cost: float = 1.0) -> bool:
+        """Spend ``cost`` tokens of ``key``'s bucket if it has them; False (nothing spent) if not."""
+        now = time.monotonic()
+        with self._lock:
+            b = self._buckets.get(key)
+            if b is None:
+                b = self._buckets[key] = [self.burst, now]
+            tokens = min(self.burst, b[0] + (now - b[1]) * self.rate)
+            b[1] = now
+            if tokens < cost:
+                b[0] = tokens
+                return False
+            b[0] = tokens - cost
+            return True
+
+    def reset(self) -> None:
+        """Forget every bucket (tests)."""
+        with self._lock:
+            self._buckets.clear()

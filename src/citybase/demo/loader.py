@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from citybase.config import get_settings
 from citybase.core.identity import service as identity
-from citybase.core.identity.models import Organisation, User
 from citybase.core.identity.principal import SYSTEM
 from citybase.core.identity.roles import ROLE_LABELS, Role
 from citybase.db import session_scope
@@ -31,16 +28,15 @@ def load_demo(console: Any = None, with_modules: bool = True) -> list[dict[str, 
     city = get_settings().city_code
     accounts = []
     with session_scope() as s:
-        first_street = s.execute(select(Organisation.code).where(Organisation.kind == "street")
-                                 .order_by(Organisation.code).limit(1)).scalar_one()
+        first_street = identity.first_org(s, "street").code
         for username, name, role, org_tpl in DEMO_USERS:
             org_code = org_tpl.format(city=city, first_street=first_street)
-            if s.get(Organisation, org_code) is None:
+            if identity.find_org(s, org_code) is None:
                 org_code = identity.bureau_code(s)
-            if s.execute(select(User.id).where(User.username == username)).first() is None:
+            if identity.find_user(s, username) is None:
                 identity.create_user(s, SYSTEM, username=username, org_code=org_code, role=role.value,
                                      password=DEMO_PASSWORD, display_name=name)
-            org = s.get(Organisation, org_code)
+            org = identity.find_org(s, org_code)
             accounts.append({"username": username, "role_label": ROLE_LABELS[role],
                              "org_name": org.name if org else org_code})
     if with_modules:

@@ -22,6 +22,20 @@ import shapely
 from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
+from citybase.demo.words import (
+    COOP_PRODUCTS,
+    GIVEN_FEMALE,
+    GIVEN_MALE,
+    GIVEN_MIDDLE,
+    MOBILE_PREFIXES,
+    SHOP_TRADES,
+    SURNAME_CUM,
+    SURNAME_LIST,
+    TRADE_CHARS,
+    TRADES,
+    TYPE_LABEL,
+    USCC_TYPES,
+)
 from citybase.reference.departments import departments
 from citybase.reference.divisions import DEFAULT_CITY, city_data, city_profile, district_boundaries, streets
 
@@ -80,191 +94,6 @@ def _org_check(body8: str) -> str:
     )
     c = 11 - total % 11
     return "X" if c == 10 else "0" if c == 11 else str(c)
-
-
-# --------------------------------------------------------------------------- national word lists
-
-# (surname, relative weight); Jiangnan surnames (钱 顾 陆 沈 华 过 浦 …) weighted up a little.
-_SURNAMES: tuple[tuple[str, int], ...] = (
-    ("王", 70),
-    ("李", 60),
-    ("张", 60),
-    ("陈", 65),
-    ("周", 40),
-    ("吴", 40),
-    ("徐", 40),
-    ("朱", 35),
-    ("刘", 35),
-    ("杨", 30),
-    ("黄", 25),
-    ("赵", 22),
-    ("孙", 22),
-    ("沈", 25),
-    ("顾", 25),
-    ("钱", 22),
-    ("陆", 22),
-    ("蒋", 20),
-    ("华", 15),
-    ("胡", 18),
-    ("高", 15),
-    ("许", 15),
-    ("范", 12),
-    ("汤", 10),
-    ("邹", 10),
-    ("秦", 10),
-    ("过", 8),
-    ("浦", 6),
-    ("尤", 5),
-    ("薛", 8),
-    ("严", 8),
-    ("姚", 10),
-    ("马", 12),
-    ("郭", 12),
-    ("何", 12),
-    ("林", 12),
-    ("罗", 10),
-    ("郑", 10),
-    ("梁", 8),
-    ("谢", 10),
-    ("宋", 10),
-    ("唐", 12),
-    ("韩", 8),
-    ("冯", 10),
-    ("邓", 6),
-    ("曹", 10),
-    ("彭", 6),
-    ("曾", 5),
-    ("袁", 8),
-    ("潘", 8),
-    ("蔡", 8),
-    ("杜", 6),
-    ("叶", 8),
-    ("程", 6),
-    ("苏", 6),
-    ("魏", 6),
-    ("吕", 6),
-    ("丁", 8),
-    ("任", 5),
-    ("卢", 5),
-    ("姜", 5),
-    ("钟", 4),
-    ("汪", 6),
-    ("金", 8),
-    ("石", 5),
-    ("夏", 8),
-    ("方", 6),
-    ("陶", 6),
-    ("戴", 6),
-    ("缪", 5),
-    ("贾", 4),
-    ("邵", 6),
-    ("孔", 4),
-    ("毛", 5),
-    ("龚", 5),
-    ("万", 4),
-    ("殷", 4),
-    ("惠", 3),
-    ("诸", 3),
-    ("欧阳", 1),
-)
-_SURNAME_LIST = tuple(s for s, _ in _SURNAMES)
-_SURNAME_CUM = tuple(np.cumsum([w for _, w in _SURNAMES]).tolist())
-
-_GIVEN_MALE = (
-    "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆旭宁龙林阳建国峰亮成志文博晨轩睿泽诚铭昊然嘉"
-    "锋彬海洋振兴荣新春立德永庆东江正清"
-)
-_GIVEN_FEMALE = (
-    "芳娜敏静丽艳娟霞秀燕玲桂丹萍红洁琳雪婷慧颖倩莉晶佳梦欣怡雨彤涵萱琪悦思蕾瑶蓉华英美兰凤月珍玉云娅薇菲璐"
-)
-_GIVEN_MIDDLE = "子一嘉梓思雨欣宇晓建国志文明海小佳立永春金玉秀亚"
-
-_MOBILE_PREFIXES = tuple(
-    [str(p) for p in range(130, 140)]
-    + ["145", "147", "150", "151", "152", "153", "155", "156", "157", "158", "159", "166"]
-    + ["173", "175", "176", "177", "178"]
-    + [str(p) for p in range(180, 190)]
-    + ["191", "193", "195", "196", "197", "198", "199"]
-)
-
-_TRADE_CHARS = (
-    "华锡润宏达恒新泰信昌隆盛鑫源诚瑞海天通科博中远安和德美嘉晟龙凯正普湖溪惠澄阳羡江宇明辉腾飞聚创立优"
-)
-
-# (trade word in the name, industry category GB/T 4754 门类)
-_TRADES: tuple[tuple[str, str], ...] = (
-    ("机械", "制造业"),
-    ("精密机械", "制造业"),
-    ("电子", "制造业"),
-    ("纺织", "制造业"),
-    ("金属制品", "制造业"),
-    ("汽车零部件", "制造业"),
-    ("医疗器械", "制造业"),
-    ("生物医药", "制造业"),
-    ("集成电路", "制造业"),
-    ("光伏科技", "制造业"),
-    ("化工", "制造业"),
-    ("陶瓷", "制造业"),
-    ("环保设备", "制造业"),
-    ("新材料科技", "科学研究和技术服务业"),
-    ("检测技术", "科学研究和技术服务业"),
-    ("信息技术", "信息传输、软件和信息技术服务业"),
-    ("软件", "信息传输、软件和信息技术服务业"),
-    ("物联网科技", "信息传输、软件和信息技术服务业"),
-    ("网络科技", "信息传输、软件和信息技术服务业"),
-    ("贸易", "批发和零售业"),
-    ("商贸", "批发和零售业"),
-    ("物流", "交通运输、仓储和邮政业"),
-    ("供应链管理", "交通运输、仓储和邮政业"),
-    ("建设工程", "建筑业"),
-    ("装饰工程", "建筑业"),
-    ("环保科技", "水利、环境和公共设施管理业"),
-    ("餐饮管理", "住宿和餐饮业"),
-    ("物业管理", "房地产业"),
-    ("房地产开发", "房地产业"),
-    ("企业管理咨询", "租赁和商务服务业"),
-    ("人力资源", "租赁和商务服务业"),
-    ("文化传媒", "文化、体育和娱乐业"),
-    ("教育科技", "教育"),
-)
-_SHOP_TRADES: tuple[tuple[str, str], ...] = (
-    ("面馆", "住宿和餐饮业"),
-    ("小吃店", "住宿和餐饮业"),
-    ("便利店", "批发和零售业"),
-    ("水果店", "批发和零售业"),
-    ("五金店", "批发和零售业"),
-    ("理发店", "居民服务、修理和其他服务业"),
-    ("汽车修理部", "居民服务、修理和其他服务业"),
-    ("服装店", "批发和零售业"),
-    ("烟酒店", "批发和零售业"),
-)
-_COOP_PRODUCTS = ("水蜜桃", "茶叶", "水产", "蔬菜", "苗木", "稻米", "葡萄", "杨梅", "花卉")
-
-# (type prefix, weight); the rest of the prefixes are rare on purpose.
-_USCC_TYPES: tuple[tuple[str, int], ...] = (
-    ("91", 8000),
-    ("92", 900),
-    ("93", 250),
-    ("11", 100),
-    ("12", 200),
-    ("51", 120),
-    ("52", 150),
-    ("N2", 100),
-    ("A1", 20),
-    ("Y1", 40),
-)
-_TYPE_LABEL = {
-    "91": "企业",
-    "92": "个体工商户",
-    "93": "农民专业合作社",
-    "11": "机关",
-    "12": "事业单位",
-    "51": "社会团体",
-    "52": "民办非企业单位",
-    "N2": "村级集体经济组织",
-    "A1": "军队单位",
-    "Y1": "其他",
-}
 
 
 # --------------------------------------------------------------------------- geometry
@@ -385,20 +214,20 @@ def _points_by_district(
 
 
 def _surname(rng: random.Random) -> str:
-    return rng.choices(_SURNAME_LIST, cum_weights=_SURNAME_CUM)[0]
+    return rng.choices(SURNAME_LIST, cum_weights=SURNAME_CUM)[0]
 
 
 def _person_name(rng: random.Random, male: bool) -> str:
-    pool = _GIVEN_MALE if male else _GIVEN_FEMALE
+    pool = GIVEN_MALE if male else GIVEN_FEMALE
     if rng.random() < 0.72:
-        given = rng.choice(_GIVEN_MIDDLE if rng.random() < 0.4 else pool) + rng.choice(pool)
+        given = rng.choice(GIVEN_MIDDLE if rng.random() < 0.4 else pool) + rng.choice(pool)
     else:
         given = rng.choice(pool)
     return _surname(rng) + given
 
 
 def _mobile(rng: random.Random) -> str:
-    return f"{rng.choice(_MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
+    return f"{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
 
 
 def _birth_year(rng: random.Random) -> int:
@@ -590,17 +419,17 @@ def _entity_name(
 ) -> tuple[str, str]:
     county_level = district_name.endswith("市")
     place = district_name if county_level else rng.choice((city.name, city.name.removesuffix("市")))
-    brand = rng.choice(_TRADE_CHARS) + rng.choice(_TRADE_CHARS)
+    brand = rng.choice(TRADE_CHARS) + rng.choice(TRADE_CHARS)
     if prefix == "91":
-        trade, industry = rng.choice(_TRADES)
+        trade, industry = rng.choice(TRADES)
         form = "股份有限公司" if rng.random() < 0.05 else "有限公司"
         return f"{place}{brand}{trade}{form}", industry
     if prefix == "92":
-        trade, industry = rng.choice(_SHOP_TRADES)
+        trade, industry = rng.choice(SHOP_TRADES)
         return f"{district_name}{street_name}{_surname(rng)}记{trade}", industry
     if prefix == "93":
         return (
-            f"{district_name}{street_name}{brand}{rng.choice(_COOP_PRODUCTS)}专业合作社",
+            f"{district_name}{street_name}{brand}{rng.choice(COOP_PRODUCTS)}专业合作社",
             "农、林、牧、渔业",
         )
     if prefix == "11":
@@ -616,7 +445,7 @@ def _entity_name(
             return f"{district_name}{brand}实验小学", "教育"
         return f"{district_name}{street_name}便民服务中心", "公共管理、社会保障和社会组织"
     if prefix == "51":
-        trade, _ = rng.choice(_TRADES)
+        trade, _ = rng.choice(TRADES)
         return f"{city.name}{trade}行业协会", "公共管理、社会保障和社会组织"
     if prefix == "52":
         return f"{district_name}{brand}养老服务中心", "卫生和社会工作"
@@ -646,8 +475,8 @@ def enterprises(
     district_of = rng.choices(codes, weights=city.weights, k=n)
     points = _points_by_district(city, district_of, rng)
     defect_at = _split_defects(n, defects, ENTERPRISE_DEFECTS, rng)
-    type_prefixes = [p for p, _ in _USCC_TYPES]
-    type_weights = [w for _, w in _USCC_TYPES]
+    type_prefixes = [p for p, _ in USCC_TYPES]
+    type_weights = [w for _, w in USCC_TYPES]
     taken_codes: set[str] = set()
     taken_names: set[str] = set()
     rows: list[dict[str, Any]] = []
@@ -690,7 +519,7 @@ def enterprises(
         rows.append(
             {
                 "credit_code": credit_code,
-                "org_type": _TYPE_LABEL[prefix],
+                "org_type": TYPE_LABEL[prefix],
                 "name": name,
                 "legal_rep": _person_name(rng, rng.random() < 0.7),
                 "reg_capital": reg_capital,

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import weakref
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
+from citybase.config import get_settings
 from citybase.core.identity.principal import Principal
 from citybase.db import session_scope
 from citybase.events import service
@@ -31,9 +31,8 @@ from citybase.events.schemas import IntakeIn, OrderOut
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 64
-# batches written at once per process: one. With two, batches were half as big and contended for
+# batches written at once per process (CITYBASE_INTAKE_WRITERS): one. With two, batches were half as big and contended for
 # the ledger's lock and the interpreter: 373–494/s against 692/s with one, on the intake benchmark.
-WRITERS = int(os.environ.get("CITYBASE_INTAKE_WRITERS", "1"))
 
 
 @dataclass
@@ -49,9 +48,9 @@ Outcome = OrderOut | BaseException
 class IntakeBatcher:
     """The batcher of one event loop (a web worker has one)."""
 
-    def __init__(self, max_batch: int = MAX_BATCH, writers: int = WRITERS) -> None:
+    def __init__(self, max_batch: int = MAX_BATCH, writers: int | None = None) -> None:
         self.max_batch = max_batch
-        self.writers = max(1, writers)
+        self.writers = max(1, get_settings().intake_writers if writers is None else writers)
         self._pending: list[_Item] = []
         self._busy = 0  # writer tasks running
         self._tasks: set[asyncio.Task[None]] = set()

@@ -13,7 +13,7 @@ coefficients are copied into NumPy arrays and a text is scored with a dictionary
 small matrix product (well under a millisecond; intake runs at 1,000 orders/s).
 
 ``evaluate()`` reports accuracy, macro-F1 and top-3 accuracy of the shipped model on the held-out
-rows (``split == "test"``); the generator ``data/make_training.py`` explains why those rows are
+rows (``split == "test"``); the generator ``tools/make_training.py`` (in the repository, not the package) explains why those rows are
 not near-duplicates of the training rows.
 
 Public API::

@@ -9,7 +9,7 @@ def register(app: typer.Typer) -> None:
     ev_app = typer.Typer(help="一网统管：问题类型、计时器、统计", no_args_is_help=True)
     app.add_typer(ev_app, name="events")
 
-    from citybase.cli import console, friendly
+    from citybase.console import console, friendly
 
     @ev_app.command("seed-types")
     @friendly

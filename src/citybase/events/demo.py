@@ -12,11 +12,14 @@ from typing import Any
 import numpy as np
 from sqlalchemy import func, select
 
+from citybase.core.calendar.service import calendar
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import SYSTEM
-from citybase.db import make_session, session_scope, utcnow
+from citybase.core.time import utcnow
+from citybase.db import make_session, session_scope
 from citybase.events import service
 from citybase.events.models import WorkOrder
+from citybase.grid import service as grid
 
 N_ORDERS = 4000
 DAYS = 120
@@ -98,13 +101,8 @@ def _points(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray, l
 
 
 def _grids(session: Any, lons: np.ndarray, lats: np.ndarray) -> list[str | None]:
-    try:
-        from citybase.grid import service as grid
-
-        codes = grid.locate_many(session, lons, lats)
-        return [str(c) if c else None for c in codes]
-    except ImportError:
-        return [None] * len(lons)
+    codes = grid.locate_many(session, lons, lats)
+    return [str(c) if c else None for c in codes]
 
 
 def generate(session: Any, n: int, seed: int = 2026, now: datetime | None = None,
@@ -115,7 +113,7 @@ def generate(session: Any, n: int, seed: int = 2026, now: datetime | None = None
     now = now or utcnow()
     rng = np.random.default_rng(seed)
     rnd = random.Random(seed)
-    cal = service.calendar(session)
+    cal = calendar(session)
     types = [t for t in service.list_problem_types(session)]
     if not types:
         return [], []

@@ -17,11 +17,11 @@ from citybase import __version__
 from citybase.core.errors import CitybaseError, NotAuthenticated, PermissionDenied
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import authorize
+from citybase.core.time import SHANGHAI
 from citybase.db import make_session, session_scope
 from citybase.events import service
 from citybase.events.models import ProblemType, WorkOrder
 from citybase.events.schemas import intake_in
-from citybase.web.templating import SHANGHAI
 
 PREFIX = "/open311/v2"
 
@@ -189,7 +189,7 @@ def list_requests(request: Request, fmt: str) -> Response:
         if not ids and start is None and end is None:
             from datetime import timedelta
 
-            from citybase.db import utcnow
+            from citybase.core.time import utcnow
 
             start = utcnow() - timedelta(days=90)
         page = _int(q.get("page"), "page", 1, 100000)

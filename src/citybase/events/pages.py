@@ -4,7 +4,6 @@ order detail with its actions, statistics and the hotspot map."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -14,15 +13,17 @@ from citybase.config import get_settings
 from citybase.core import ratelimit
 from citybase.core.errors import BadInput, CitybaseError
 from citybase.core.identity.principal import Principal
+from citybase.core.time import utcnow
 from citybase.db import make_session, session_scope
 from citybase.events import service
-from citybase.events.schemas import PhotoIn, ProblemTypeIn, intake_in
+from citybase.events.schemas import FormActionIn, PhotoIn, ProblemTypeIn, intake_in
+from citybase.grid import service as grid
 from citybase.reference import divisions
+from citybase.web import flash
 from citybase.web.security import client_ip, public, requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(prefix="/events", include_in_schema=False)
-register_nav("一网统管", "/events", "events.read", 60)
 
 MAX_PHOTOS = 6
 
@@ -30,19 +31,7 @@ MAX_PHOTOS = 6
 # ---------------------------------------------------------------- helpers
 
 def _redirect(url: str, msg: str | None = None, err: str | None = None) -> RedirectResponse:
-    if msg:
-        url += ("&" if "?" in url else "?") + "msg=" + quote(msg)
-    if err:
-        url += ("&" if "?" in url else "?") + "err=" + quote(err)
-    return RedirectResponse(url, status_code=303)
-
-
-def _flash(request: Request) -> dict[str, str]:
-    if request.query_params.get("err"):
-        return {"flash": request.query_params["err"], "flash_kind": "err"}
-    if request.query_params.get("msg"):
-        return {"flash": request.query_params["msg"], "flash_kind": "ok"}
-    return {}
+    return flash.redirect(url, err, "err") if err else flash.redirect(url, msg or "操作完成")
 
 
 async def _photos(form: Any) -> list[PhotoIn]:
@@ -72,7 +61,7 @@ def _types(s: Any) -> list[Any]:
 
 def _ctx(s: Any) -> dict[str, Any]:
     return {"labels": service.STATUS_LABELS, "channels": service.CHANNEL_LABELS, "orgs": service.org_names(s),
-            "now": service.utcnow()}
+            "now": utcnow()}
 
 
 PUBLIC_PER_MINUTE = 5  # 随手拍 submissions per client address and minute
@@ -87,14 +76,13 @@ def home(request: Request, principal: Principal = Depends(requires("events.read"
     with make_session() as s:
         board = service.board(s, principal)
         counts = service.counts_by_status(s, principal)
-        return render(request, "events/board.html", {"board": board, "counts": counts, **_ctx(s), **_flash(request)})
+        return render(request, "events/board.html", {"board": board, "counts": counts, **_ctx(s)})
 
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request, principal: Principal = Depends(requires("events.read"))) -> Response:
     with make_session() as s:
-        return render(request, "events/inbox.html", {"inbox": service.inbox(s, principal), **_ctx(s),
-                                                     **_flash(request)})
+        return render(request, "events/inbox.html", {"inbox": service.inbox(s, principal), **_ctx(s)})
 
 
 @router.get("/orders", response_class=HTMLResponse)
@@ -111,7 +99,7 @@ def orders(request: Request, status: str = "", q: str = "", page: int = 1,
 @router.get("/new", response_class=HTMLResponse)
 def new_form(request: Request, principal: Principal = Depends(requires("events.intake"))) -> Response:
     with make_session() as s:
-        return render(request, "events/new.html", {"types": _types(s), "form": {}, **_flash(request)})
+        return render(request, "events/new.html", {"types": _types(s), "form": {}})
 
 
 @router.post("/new", response_class=HTMLResponse)
@@ -157,7 +145,7 @@ def suggest(request: Request, description: str = "", lon: str = "", lat: str = "
 @router.get("/report", response_class=HTMLResponse)
 def report_form(request: Request, principal: Principal = Depends(requires("events.intake"))) -> Response:
     with make_session() as s:
-        return render(request, "events/report.html", {"types": _types(s), "mode": "grid", **_flash(request)})
+        return render(request, "events/report.html", {"types": _types(s), "mode": "grid"})
 
 
 @router.post("/report", response_class=HTMLResponse)
@@ -179,7 +167,7 @@ async def report_submit(request: Request, principal: Principal = Depends(require
 @router.get("/public", response_class=HTMLResponse)
 def public_form(request: Request, principal: Principal = Depends(public)) -> Response:
     with make_session() as s:
-        return render(request, "events/report.html", {"types": _types(s), "mode": "public", **_flash(request)})
+        return render(request, "events/report.html", {"types": _types(s), "mode": "public"})
 
 
 @router.post("/public", response_class=HTMLResponse)
@@ -225,7 +213,7 @@ def _detail(request: Request, number: str, principal: Principal, phone: str | No
             "is_handler": principal.can("events.handle") and principal.org_code == order.main_unit,
             "is_verifier": principal.can("events.verify"), "is_operator": principal.can("events.dispatch"),
             "sla_text": service.sla_text(order.sla), "action_labels": service.ACTION_LABELS,
-            "level_labels": service.LEVEL_LABELS, **_ctx(s), **_flash(request)})
+            "level_labels": service.LEVEL_LABELS, **_ctx(s)})
 
 
 @router.post("/orders/{number}/act", response_class=HTMLResponse)
@@ -238,42 +226,12 @@ async def act(request: Request, number: str, principal: Principal = Depends(requ
     try:
         photos = await _photos(form) if action == "feedback" else []
         with session_scope() as s:
-            if action == "triage_dispatch":
-                order = service.get_order_row(s, principal, number)
-                if order.status == service.RECEIVED:
-                    service.triage(s, principal, number, f.get("type_code") or None)
-                service.dispatch(s, principal, number, f.get("main_unit") or None,
-                                 [u for u in form.getlist("assist_units") if isinstance(u, str) and u])
-            elif action == "reject":
-                service.reject(s, principal, number, f.get("reason", ""))
-            elif action == "merge":
-                service.merge(s, principal, number, f.get("master_number", "").strip())
-            elif action == "answer":
-                service.answer(s, principal, number, f.get("reply", ""))
-            elif action == "sign":
-                service.sign(s, principal, number)
-            elif action == "return":
-                service.return_order(s, principal, number, f.get("reason", ""))
-            elif action == "start":
-                service.start(s, principal, number)
-            elif action == "extension_request":
-                service.request_extension(s, principal, number, float(f.get("amount") or 0), f.get("reason", ""))
-            elif action in ("extension_approve", "extension_deny"):
-                service.decide_extension(s, principal, number, action == "extension_approve")
-            elif action == "suspend":
-                service.suspend(s, principal, number, f.get("reason", ""))
-            elif action == "resume":
-                service.resume(s, principal, number)
-            elif action == "feedback":
-                service.feedback(s, principal, number, f.get("note", ""), photos)
-            elif action in ("verify_pass", "verify_rework"):
-                service.verify(s, principal, number, action == "verify_pass", f.get("note", ""))
-            elif action == "callback":
-                service.callback(s, principal, number, f.get("result", ""), f.get("note", ""))
-            elif action == "archive":
-                service.archive(s, principal, number)
-            else:
-                raise BadInput("未知操作", code="unknown_action")
+            service.act(s, principal, number, action, FormActionIn(
+                reason=f.get("reason", ""), note=f.get("reply") if action == "answer" else f.get("note", ""),
+                type_code=f.get("type_code") or None, main_unit=f.get("main_unit") or None,
+                assist_units=[u for u in form.getlist("assist_units") if isinstance(u, str) and u],
+                master_number=f.get("master_number", ""), result=f.get("result", ""),
+                amount=float(f.get("amount") or 0) if action == "extension_request" else None, photos=photos))
         done = {"triage_dispatch": "派单", "callback": "登记回访结果"}.get(action) or service.ACTION_LABELS.get(action, "")
         return _redirect(url, msg=f"已{done}" if done else "操作完成")
     except ValueError:
@@ -318,16 +276,7 @@ def hotspot_map(request: Request, days: int = 30, principal: Principal = Depends
     with make_session() as s:
         points = service.hotspots(s, principal, days=days)
         by_grid = service.open_orders_by_grid(s)
-    return render(request, "events/map.html", {"points": points, "days": days, "by_grid": by_grid,
-                                               "has_grids": _grids_available()})
-
-
-def _grids_available() -> bool:
-    try:
-        from citybase.grid import service as grid  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return render(request, "events/map.html", {"points": points, "days": days, "by_grid": by_grid})
 
 
 @router.get("/geo/districts.json")
@@ -338,10 +287,6 @@ def districts_geojson(principal: Principal = Depends(requires("events.read"))) -
 
 @router.get("/geo/grids.json")
 def grids_geojson(district: str | None = None, principal: Principal = Depends(requires("events.stats"))) -> Response:
-    try:
-        from citybase.grid import service as grid
-    except ImportError:
-        return Response('{"type":"FeatureCollection","features":[]}', media_type="application/json")
     with make_session() as s:
         text = grid.grids_geojson_text(s, district)
     return Response(text, media_type="application/json")
@@ -354,7 +299,7 @@ def admin(request: Request, principal: Principal = Depends(requires("events.admi
     with make_session() as s:
         return render(request, "events/admin.html", {"types": service.list_problem_types(s, active_only=False),
                                                      "rules": service.list_dispatch_rules(s),
-                                                     "orgs": service.org_names(s), **_flash(request)})
+                                                     "orgs": service.org_names(s)})
 
 
 @router.post("/admin/types", response_class=HTMLResponse)
@@ -362,7 +307,7 @@ async def admin_type(request: Request, principal: Principal = Depends(requires("
     f = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     try:
         with session_scope() as s:
-            current = s.get(service.ProblemType, f.get("code", ""))
+            current = service.find_problem_type(s, f.get("code", ""))
             base = {"code": f.get("code", ""), "name": f.get("name") or (current.name if current else ""),
                     "kind": f.get("kind") or (current.kind if current else "事件"),
                     "major_code": current.major_code if current else "", "major_name": current.major_name if current else "",

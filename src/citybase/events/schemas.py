@@ -127,3 +127,24 @@ class OrderOut(BaseModel):
     duplicates: list[str] = Field(default_factory=list)
     timeline: list[EventOut] = Field(default_factory=list)
     photos: list[int] = Field(default_factory=list)
+
+
+class ActionIn(BaseModel):
+    """The inputs of one step of the flow (see ``service.ACTIONS``); each action reads the ones it needs."""
+
+    reason: str | None = None
+    note: str | None = None
+    type_code: str | None = None
+    main_unit: str | None = None
+    assist_units: list[str] = Field(default_factory=list)
+    master_number: str | None = None
+    passed: bool | None = None
+    result: str | None = None
+    amount: float | None = None
+    approve: bool | None = None
+
+
+class FormActionIn(ActionIn):
+    """An :class:`ActionIn` from the detail page's form, which can carry uploaded photos (feedback)."""
+
+    photos: list[PhotoIn] = Field(default_factory=list)

@@ -15,7 +15,7 @@ from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal, authorize
 from citybase.db import make_session, session_scope
 from citybase.events import batching, open311, service
-from citybase.events.schemas import IntakeIn, OrderOut, PhotoIn, refuse_nul
+from citybase.events.schemas import ActionIn, IntakeIn, OrderOut, PhotoIn, refuse_nul
 from citybase.web.lean import LeanRoute
 from citybase.web.security import requires
 
@@ -40,24 +40,6 @@ class IntakeApiIn(BaseModel):
     auto_dispatch: bool | None = None
 
     _no_nul = field_validator("*", mode="before")(refuse_nul)
-
-
-class ActionIn(BaseModel):
-    reason: str | None = None
-    note: str | None = None
-    type_code: str | None = None
-    main_unit: str | None = None
-    assist_units: list[str] = Field(default_factory=list)
-    master_number: str | None = None
-    passed: bool | None = None
-    result: str | None = None
-    amount: float | None = None
-    approve: bool | None = None
-
-
-def warm_up() -> None:
-    """Called by each web worker before it serves (web/server.py)."""
-    service.warm_up()
 
 
 def _photos(items: list[str]) -> list[PhotoIn]:
@@ -107,26 +89,6 @@ def get_order(number: str, principal: Principal = Depends(requires("events.read"
         return service.get_order(s, principal, number)
 
 
-ACTIONS = {
-    "triage": lambda s, p, n, b: service.triage(s, p, n, b.type_code),
-    "dispatch": lambda s, p, n, b: service.dispatch(s, p, n, b.main_unit, b.assist_units),
-    "reject": lambda s, p, n, b: service.reject(s, p, n, b.reason or ""),
-    "merge": lambda s, p, n, b: service.merge(s, p, n, b.master_number or ""),
-    "answer": lambda s, p, n, b: service.answer(s, p, n, b.note or b.reason or ""),
-    "sign": lambda s, p, n, b: service.sign(s, p, n),
-    "return": lambda s, p, n, b: service.return_order(s, p, n, b.reason or ""),
-    "start": lambda s, p, n, b: service.start(s, p, n),
-    "extension": lambda s, p, n, b: service.request_extension(s, p, n, b.amount or 0, b.reason or ""),
-    "extension_decision": lambda s, p, n, b: service.decide_extension(s, p, n, bool(b.approve)),
-    "suspend": lambda s, p, n, b: service.suspend(s, p, n, b.reason or ""),
-    "resume": lambda s, p, n, b: service.resume(s, p, n),
-    "feedback": lambda s, p, n, b: service.feedback(s, p, n, b.note or ""),
-    "verify": lambda s, p, n, b: service.verify(s, p, n, bool(b.passed), b.note or ""),
-    "callback": lambda s, p, n, b: service.callback(s, p, n, b.result or "", b.note or ""),
-    "archive": lambda s, p, n, b: service.archive(s, p, n),
-}
-
-
 @api.post("/orders/{number}/reveal-phone")
 def reveal_phone(number: str, principal: Principal = Depends(requires("events.callback"))) -> dict[str, str]:
     authorize(principal, "events.callback")
@@ -138,11 +100,8 @@ def reveal_phone(number: str, principal: Principal = Depends(requires("events.ca
 def order_action(number: str, action: str, body: ActionIn,
                  principal: Principal = Depends(requires("events.read"))) -> OrderOut:
     """One transition of the flow; the service checks the role for each action."""
-    fn = ACTIONS.get(action)
-    if fn is None:
-        raise BadInput(f"未知操作：{action}", code="unknown_action", detail={"allowed": sorted(ACTIONS)})
     with session_scope() as s:
-        fn(s, principal, number, body)
+        service.act(s, principal, number, action, body)
         return service.get_order(s, principal, number)
 
 

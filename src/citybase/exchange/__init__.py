@@ -16,16 +16,3 @@ grant("exchange.read", Role.DATA_OFFICER, Role.STAFF, Role.OPERATOR, Role.GRID_W
 grant("exchange.overview", Role.DATA_OFFICER)
 grant("exchange.log", Role.DATA_OFFICER)
 
-
-def _register_hook() -> None:
-    from citybase.lake import service as lake
-
-    def _exchange_new_version(session, version) -> None:  # type: ignore[no-untyped-def]
-        from citybase.exchange import service
-
-        service.on_version(session, version)
-
-    lake.on_new_version(_exchange_new_version)
-
-
-_register_hook()

@@ -8,7 +8,7 @@ exchange_app = typer.Typer(help="共享交换：超期检查、属地回流交�
 
 
 def register(app: typer.Typer) -> None:
-    from citybase.cli import console, friendly
+    from citybase.console import console, friendly
 
     @exchange_app.command("overdue")
     @friendly
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     def deliver() -> None:
         """立即交付所有待交付的属地回流版本。"""
         import citybase.quality  # noqa: F401 - delivered copies are evaluated like any version
-        from citybase.exchange.jobs import run_deliveries
+        from citybase.exchange.service import run_deliveries
 
         done = run_deliveries()
         if not done:

@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from citybase.core.identity.principal import Principal
-from citybase.db import make_session, session_scope, utcnow
+from citybase.core.time import utcnow
+from citybase.db import make_session, session_scope
 
 PERSONS = "101001-0001"  # 市公安局 户籍人口信息 (有条件共享)
 ENTERPRISES = "102001-0001"  # 市市场监管局 市场主体登记信息 (无条件共享)
@@ -32,8 +33,8 @@ def load(console: Any = None) -> None:
     import citybase.quality  # noqa: F401 - delivered copies are evaluated like any version
     from citybase.catalog import service as catalog
     from citybase.exchange import service
-    from citybase.exchange.jobs import run_deliveries
     from citybase.exchange.schemas import ApproveIn, RejectIn, RequestIn, SubscribeIn
+    from citybase.exchange.service import run_deliveries
     from citybase.lake import service as lake
 
     with make_session() as s:

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from citybase.db import Base, UTCDateTime, utcnow
+from citybase.core.time import utcnow
+from citybase.db import Base, UTCDateTime
 
 BIG = BigInteger().with_variant(Integer, "sqlite")
 

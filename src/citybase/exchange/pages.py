@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 
+from citybase.catalog.panels import Panel
 from citybase.core.errors import BadInput, CitybaseError
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
@@ -23,11 +23,11 @@ from citybase.exchange.schemas import (
     RequestIn,
     SubscribeIn,
 )
+from citybase.web import flash
 from citybase.web.security import requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
-register_nav("共享交换", "/exchange", "exchange.read", 30)
 
 GRADING = {"L1": "L1 不敏感", "L2": "L2 低敏感", "L3": "L3 较敏感", "L4": "L4 敏感"}
 MASK_LABELS = {"cn_id_card": "身份证号脱敏", "mobile": "手机号脱敏", "name": "姓名脱敏", "address": "地址脱敏",
@@ -39,10 +39,7 @@ DONE = {"submitted": "申请已提交，提供部门须在 10 个工作日内答
 
 
 def _ctx(request: Request, principal: Principal, s: Any, tab: str) -> dict[str, Any]:
-    done = DONE.get(request.query_params.get("done", ""), "")
-    err = request.query_params.get("err", "")[:300]
-    return {"tab": tab, "unread": service.unread_count(s, principal), "flash": err or done,
-            "flash_kind": "err" if err else "ok",
+    return {"tab": tab, "unread": service.unread_count(s, principal),
             "can_request": principal.can("exchange.request"), "can_approve": principal.can("exchange.approve"),
             "is_bureau": principal.can("exchange.overview") and service.is_bureau(s, principal),
             "grading": GRADING,
@@ -111,7 +108,7 @@ async def request_submit(request: Request, principal: Principal = Depends(requir
                          period_days=int(str(form.get("period_days") or "365") or 365))
         with session_scope() as s:
             r = service.create_request(s, principal, data)
-        return RedirectResponse(f"/exchange/requests/{r.id}?done=submitted", status_code=303)
+        return flash.redirect(f"/exchange/requests/{r.id}", DONE["submitted"])
     except (CitybaseError, ValueError) as exc:
         message = exc.message if isinstance(exc, CitybaseError) else _pydantic_message(exc)
         with make_session() as s:
@@ -169,11 +166,10 @@ async def approve(request: Request, request_id: int,
         with session_scope() as s:
             service.approve(s, principal, request_id, data)
     except CitybaseError as exc:
-        return RedirectResponse(f"/exchange/requests/{request_id}?err={quote(exc.message)}", status_code=303)
+        return flash.redirect(f"/exchange/requests/{request_id}", exc.message, "err")
     except ValueError:
-        return RedirectResponse(f"/exchange/requests/{request_id}?err={quote('期限和调用频次须为正整数')}",
-                                status_code=303)
-    return RedirectResponse(f"/exchange/requests/{request_id}?done=approved", status_code=303)
+        return flash.redirect(f"/exchange/requests/{request_id}", '期限和调用频次须为正整数', "err")
+    return flash.redirect(f"/exchange/requests/{request_id}", DONE["approved"])
 
 
 @router.post("/requests/{request_id}/reject", response_class=HTMLResponse)
@@ -182,10 +178,10 @@ async def reject(request: Request, request_id: int,
     form = await request.form()
     reason = str(form.get("reason") or "").strip()
     if len(reason) < 2:
-        return RedirectResponse(f"/exchange/requests/{request_id}?err={quote('驳回须写明理由')}", status_code=303)
+        return flash.redirect(f"/exchange/requests/{request_id}", '驳回须写明理由', "err")
     with session_scope() as s:
         service.reject(s, principal, request_id, RejectIn(reason=reason))
-    return RedirectResponse(f"/exchange/requests/{request_id}?done=rejected", status_code=303)
+    return flash.redirect(f"/exchange/requests/{request_id}", DONE["rejected"])
 
 
 @router.post("/requests/{request_id}/withdraw", response_class=HTMLResponse)
@@ -193,7 +189,7 @@ def withdraw(request: Request, request_id: int,
              principal: Principal = Depends(requires("exchange.request"))) -> Response:
     with session_scope() as s:
         service.withdraw(s, principal, request_id)
-    return RedirectResponse(f"/exchange/requests/{request_id}?done=withdrawn", status_code=303)
+    return flash.redirect(f"/exchange/requests/{request_id}", DONE["withdrawn"])
 
 
 @router.get("/grants", response_class=HTMLResponse)
@@ -224,7 +220,7 @@ async def revoke(request: Request, grant_id: int,
     form = await request.form()
     with session_scope() as s:
         service.revoke(s, principal, grant_id, str(form.get("reason") or ""))
-    return RedirectResponse(f"/exchange/grants/{grant_id}?done=revoked", status_code=303)
+    return flash.redirect(f"/exchange/grants/{grant_id}", DONE["revoked"])
 
 
 @router.get("/data/{code}", response_class=HTMLResponse)
@@ -299,8 +295,8 @@ async def subscribe(request: Request, principal: Principal = Depends(requires("e
         with session_scope() as s:
             service.subscribe(s, principal, SubscribeIn(resource_code=str(form.get("resource_code") or "x")))
     except CitybaseError as exc:
-        return RedirectResponse(f"/exchange/subscriptions?err={quote(exc.message)}", status_code=303)
-    return RedirectResponse("/exchange/subscriptions?done=subscribed", status_code=303)
+        return flash.redirect("/exchange/subscriptions", exc.message, "err")
+    return flash.redirect("/exchange/subscriptions", DONE["subscribed"])
 
 
 @router.get("/notifications", response_class=HTMLResponse)
@@ -315,38 +311,29 @@ def notifications(request: Request, principal: Principal = Depends(requires("exc
 def notifications_read(request: Request, principal: Principal = Depends(requires("exchange.read"))) -> Response:
     with session_scope() as s:
         service.mark_read(s, principal)
-    return RedirectResponse("/exchange/notifications?done=read", status_code=303)
+    return flash.redirect("/exchange/notifications", DONE["read"])
 
 
 # --------------------------------------------------------------------------- catalogue panel
 
-def _register_panel() -> None:
-    try:
-        from citybase.catalog.panels import Panel, register_panel
-    except ImportError:  # catalogue not installed
-        return
+def exchange_panel(session: Any, principal: Principal, resource: Any) -> Panel | None:
+    """The resource page's panel: how this department can get the data (through the catalogue panels hook)."""
+    if resource.status != "published" or not principal.can("exchange.read"):
+        return None
+    code = escape(resource.code)
+    parts: list[str] = []
+    if resource.share_type == "不予共享":
+        parts.append(f'<p>该资源<strong>不予共享</strong>。依据：{escape(resource.share_basis)}</p>')
+    elif principal.org_code == resource.provider_code:
+        parts.append("<p>本单位提供的资源。可查看其他部门的调用记录。</p>")
+        if principal.can("exchange.log"):
+            parts.append(f'<a class="btn secondary" href="/exchange/log/{code}">查看访问记录</a>')
+    elif resource.share_type == "无条件共享":
+        parts.append("<p>无条件共享：各部门登录后可直接查询，个人敏感信息项自动脱敏，每次调用都记入审计。</p>")
+        parts.append(f'<a class="btn" href="/exchange/data/{code}">查询共享数据</a>')
+    else:
+        parts.append(f"<p>有条件共享：{escape(resource.share_condition)}。提交申请后，提供部门在 10 个工作日内答复。</p>")
+        if principal.can("exchange.request"):
+            parts.append(f'<a class="btn" href="/exchange/request?resource={code}">申请共享</a>')
+    return Panel(id="exchange", title="共享交换", html=Markup("".join(parts)), order=30)
 
-    def _exchange_panel(session: Any, principal: Principal, resource: Any) -> Panel | None:
-        if resource.status != "published" or not principal.can("exchange.read"):
-            return None
-        code = escape(resource.code)
-        parts: list[str] = []
-        if resource.share_type == "不予共享":
-            parts.append(f'<p>该资源<strong>不予共享</strong>。依据：{escape(resource.share_basis)}</p>')
-        elif principal.org_code == resource.provider_code:
-            parts.append("<p>本单位提供的资源。可查看其他部门的调用记录。</p>")
-            if principal.can("exchange.log"):
-                parts.append(f'<a class="btn secondary" href="/exchange/log/{code}">查看访问记录</a>')
-        elif resource.share_type == "无条件共享":
-            parts.append("<p>无条件共享：各部门登录后可直接查询，个人敏感信息项自动脱敏，每次调用都记入审计。</p>")
-            parts.append(f'<a class="btn" href="/exchange/data/{code}">查询共享数据</a>')
-        else:
-            parts.append(f"<p>有条件共享：{escape(resource.share_condition)}。提交申请后，提供部门在 10 个工作日内答复。</p>")
-            if principal.can("exchange.request"):
-                parts.append(f'<a class="btn" href="/exchange/request?resource={code}">申请共享</a>')
-        return Panel(id="exchange", title="共享交换", html=Markup("".join(parts)), order=30)
-
-    register_panel(_exchange_panel)
-
-
-_register_panel()

@@ -11,7 +11,7 @@ def register(app: typer.Typer) -> None:
     grid_app = typer.Typer(help="网格：生成、导入、坐标定位", no_args_is_help=True)
     app.add_typer(grid_app, name="grid")
 
-    from citybase.cli import console, friendly, progress
+    from citybase.console import console, friendly, progress
 
     @grid_app.command("generate")
     @friendly

@@ -111,7 +111,7 @@ def seed_demo(console: Any = None, district_codes: Sequence[str] | None = None) 
     created = assigned_now = 0
     bar = None
     if console is not None:
-        from citybase.cli import progress
+        from citybase.console import progress
 
         bar = progress()
         bar.start()

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from citybase.db import Base, UTCDateTime, utcnow
+from citybase.core.time import utcnow
+from citybase.db import Base, UTCDateTime
 
 
 class GridCommunity(Base):

@@ -12,11 +12,9 @@ from citybase.grid import service
 from citybase.grid.views import MAX_IMPORT_BYTES
 from citybase.reference import divisions
 from citybase.web.security import requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-register_nav("网格", "/grid", "grid.read", 55)
 
 
 def _page(request: Request, principal: Principal, district: str | None = None, flash: str | None = None,

@@ -9,7 +9,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from citybase.cli import console, friendly
+    from citybase.console import console, friendly
 
     iot_app = typer.Typer(help="物联感知", no_args_is_help=True)
     device_app = typer.Typer(help="设备", no_args_is_help=True)
@@ -108,12 +108,12 @@ def register(app: typer.Typer) -> None:
                broker_port: int = typer.Option(None, "--broker-port", help="站点 MQTT 代理端口"),
                no_fanout: bool = typer.Option(False, "--no-fanout", help="不向代理转发归一化遥测")) -> None:
         """运行 MQTT 桥：设备以令牌为用户名接入，QoS 1 落库后才确认；归一化遥测转发到 Mosquitto。"""
+        from citybase.config import get_settings
         from citybase.iot.bridge import run
-        from citybase.iot.service.common import iot_settings
 
-        st = iot_settings()
-        h, p = host or st.gateway_host, port or st.gateway_port
-        broker = None if no_fanout else (broker_host or st.mqtt_host, broker_port or st.mqtt_port)
+        st = get_settings()
+        h, p = host or st.iot_gateway_host, port or st.iot_gateway_port
+        broker = None if no_fanout else (broker_host or st.iot_mqtt_host, broker_port or st.iot_mqtt_port)
         console.print(f"MQTT 桥已启动：设备连接 {h}:{p}" + (f"；转发到 {broker[0]}:{broker[1]}" if broker else ""))
         run(h, p, broker)
 

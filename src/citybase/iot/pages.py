@@ -9,18 +9,18 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from citybase.core.errors import CitybaseError
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
 from citybase.iot import service
 from citybase.iot.schemas import SEVERITY_LABELS, STATUS_LABELS, DeviceIn
+from citybase.web import flash
 from citybase.web.security import requires
-from citybase.web.templating import env, register_nav, render
+from citybase.web.templating import env, render
 
 router = APIRouter(include_in_schema=False)
-register_nav("物联感知", "/iot", "iot.read", 60)
 
 UNITS = {"Cel": "℃", "deg": "°", "ug/L": "μg/L", "ug/m3": "μg/m³", "mg/L": "mg/L", "%": "%"}
 
@@ -73,7 +73,7 @@ def overview(request: Request, profile: str | None = None,
     return render(request, "iot/index.html", {
         "profiles": profiles, "profile": profile, "points": points, "states": dict(states),
         "state_labels": STATE_LABELS, "counts": counts, "severity_labels": SEVERITY_LABELS, "recent": recent,
-        "integrations": service.integrations(), "total": len(points)})
+        "total": len(points)})
 
 
 @router.get("/iot/devices", response_class=HTMLResponse)
@@ -82,8 +82,9 @@ def devices_page(request: Request, profile: str | None = None, district: str | N
                  principal: Principal = Depends(requires("iot.read"))) -> Response:
     size = 50
     with make_session() as s:
-        items, total = service.list_devices(s, profile=profile or None, district_code=district or None, q=q or None,
-                                            state=state or None, limit=size, offset=(page - 1) * size)
+        listed = service.list_devices(s, profile=profile or None, district_code=district or None, q=q or None,
+                                      state=state or None, page=page, size=size)
+        items, total = listed.items, listed.total
         profiles = service.list_profiles(s)
     return render(request, "iot/devices.html", {
         "items": items, "total": total, "page": page, "pages": max(1, -(-total // size)), "profiles": profiles,
@@ -127,19 +128,20 @@ async def device_import(request: Request, file: UploadFile = File(...), profile:
 
 def _devices_with(request: Request, principal: Principal, **ctx: Any) -> Response:
     with make_session() as s:
-        items, total = service.list_devices(s, limit=50)
+        listed = service.list_devices(s, size=50)
+        items, total = listed.items, listed.total
         profiles = service.list_profiles(s)
     kind = ctx.pop("kind", "ok")
-    flash = ctx.pop("flash", None)
+    message = ctx.pop("flash", None)
     return render(request, "iot/devices.html", {
         "items": items, "total": total, "page": 1, "pages": max(1, -(-total // 50)), "profiles": profiles,
         "profile": "", "district": "", "q": "", "state": "", "districts": _district_names(),
-        "state_labels": STATE_LABELS, "can_manage": principal.can("iot.manage"), "flash": flash,
+        "state_labels": STATE_LABELS, "can_manage": principal.can("iot.manage"), "flash": message,
         "flash_kind": kind, **ctx}, status_code=422 if kind == "err" else 200)
 
 
 @router.get("/iot/devices/{code}", response_class=HTMLResponse)
-def device_page(request: Request, code: str, msg: str | None = None,
+def device_page(request: Request, code: str,
                 principal: Principal = Depends(requires("iot.read"))) -> Response:
     with make_session() as s:
         d = service.get_device(s, code)
@@ -153,7 +155,7 @@ def device_page(request: Request, code: str, msg: str | None = None,
         "d": out, "profile": prof, "latest": latest, "attrs": attrs, "alarms": alarms, "quantities": quantities,
         "state_labels": STATE_LABELS, "districts": _district_names(),
         "can_manage": principal.can("iot.manage"), "can_alarm": principal.can("iot.alarm"),
-        "flash": FLASH.get(msg or ""), "rules": prof.rules})
+        "rules": prof.rules})
 
 
 @router.post("/iot/devices/{code}/status")
@@ -161,8 +163,7 @@ def device_status(code: str, status: str = Form(...),
                   principal: Principal = Depends(requires("iot.manage"))) -> Response:
     with session_scope() as s:
         service.set_status(s, principal, code, status)
-    return RedirectResponse(f"/iot/devices/{quote(code)}?msg={'revoked' if status == 'revoked' else 'activated'}",
-                            status_code=303)
+    return flash.redirect(f"/iot/devices/{quote(code)}", FLASH["revoked" if status == "revoked" else "activated"])
 
 
 @router.post("/iot/devices/{code}/token", response_class=HTMLResponse)
@@ -186,19 +187,19 @@ def device_attributes(code: str, key: str = Form(...), value: str = Form(...),
         parsed = value
     with session_scope() as s:
         service.set_attributes(s, principal, code, "shared", {key.strip(): parsed})
-    return RedirectResponse(f"/iot/devices/{quote(code)}?msg=attrs", status_code=303)
+    return flash.redirect(f"/iot/devices/{quote(code)}", FLASH["attrs"])
 
 
 @router.get("/iot/alarms", response_class=HTMLResponse)
-def alarms_page(request: Request, status: str = "active", severity: str | None = None, msg: str | None = None,
+def alarms_page(request: Request, status: str = "active", severity: str | None = None,
                 principal: Principal = Depends(requires("iot.read"))) -> Response:
     with make_session() as s:
         alarms = service.list_alarms(s, status=status or None, severity=severity or None, limit=300)
         counts = service.alarm_counts(s)
     return render(request, "iot/alarms.html", {
         "alarms": alarms, "status": status, "severity": severity or "", "counts": counts,
-        "severity_labels": SEVERITY_LABELS, "status_labels": STATUS_LABELS, "flash": FLASH.get(msg or ""),
-        "can_alarm": principal.can("iot.alarm"), "integrations": service.integrations()})
+        "severity_labels": SEVERITY_LABELS, "status_labels": STATUS_LABELS,
+        "can_alarm": principal.can("iot.alarm")})
 
 
 @router.post("/iot/alarms/{alarm_id}/{action}")
@@ -212,8 +213,7 @@ def alarm_action(alarm_id: int, action: str, back: str = Form("/iot/alarms"),
         else:
             raise CitybaseError("未知操作", code="unknown_action", status_code=404)
     target = back if back.startswith("/iot") else "/iot/alarms"
-    sep = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{sep}msg={action}", status_code=303)
+    return flash.redirect(target, FLASH[action])
 
 
 @router.get("/iot/taihu", response_class=HTMLResponse)

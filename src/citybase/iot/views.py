@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from citybase.core.errors import BadInput, CitybaseError
 from citybase.core.identity.principal import Principal
+from citybase.core.time import SHANGHAI
 from citybase.db import make_session, session_scope
 from citybase.iot import service
 from citybase.iot.schemas import (
@@ -126,9 +127,8 @@ def devices(profile: str | None = None, district: str | None = None, q: str | No
             state: str | None = None, page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500),
             principal: Principal = Depends(requires("iot.read"))) -> dict[str, Any]:
     with make_session() as s:
-        items, total = service.list_devices(s, profile=profile, district_code=district, q=q, state=state,
-                                            limit=size, offset=(page - 1) * size)
-    return {"items": [i.model_dump(mode="json") for i in items], "total": total, "page": page, "size": size}
+        p = service.list_devices(s, profile=profile, district_code=district, q=q, state=state, page=page, size=size)
+    return {"items": [i.model_dump(mode="json") for i in p.items], "total": p.total, "page": p.page, "size": p.size}
 
 
 @router.post("/api/iot/devices", response_model=DeviceCreated, status_code=201)
@@ -199,9 +199,8 @@ def _ms(value: str | None, default: int) -> int:
     except ValueError as exc:
         raise BadInput("时间应为 ISO 8601 或毫秒时间戳", code="bad_time", detail={"value": value}) from exc
     if dt.tzinfo is None:
-        from zoneinfo import ZoneInfo
 
-        dt = dt.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+        dt = dt.replace(tzinfo=SHANGHAI)
     return int(dt.timestamp() * 1000)
 
 

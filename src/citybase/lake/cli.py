@@ -20,25 +20,14 @@ def _principal(session, username: str | None):  # type: ignore[no-untyped-def]
 
 
 def _summary(session, code: str, number: int) -> dict | None:  # type: ignore[no-untyped-def]
-    from citybase.core.errors import NotFound
-    from citybase.quality import service as quality
+    from citybase.lake import service
 
-    try:
-        rep = quality.get_report(session, code, number)
-    except NotFound:
-        return None
-    return {"success": rep.success, "score": rep.score, "scores": rep.scores, "failed_rules": rep.failed_rules,
-            "statistics": rep.statistics,
-            "findings": [{"type": r["expectation_config"]["type"],
-                          "column": r["expectation_config"]["kwargs"].get("column"),
-                          "description": r["expectation_config"]["meta"]["description"],
-                          "unexpected_count": r["result"]["unexpected_count"],
-                          "unexpected_percent": r["result"]["unexpected_percent"]}
-                         for r in rep.results if not r["success"]]}
+    found = service.version_quality(session, code, number)
+    return None if found is None else {k: v for k, v in found.items() if k != "failed"}
 
 
 def register(app: typer.Typer) -> None:
-    from citybase.cli import console, friendly, progress
+    from citybase.console import console, friendly, progress
 
     @app.command("ingest")
     @friendly
@@ -51,7 +40,6 @@ def register(app: typer.Typer) -> None:
                user: str = typer.Option(None, "--user", help="以该用户身份归集（默认：系统）"),
                as_json: bool = typer.Option(False, "--json", help="输出 JSON")) -> None:
         """归集文件为资源的新版本，并输出质量检核摘要。数据已存储即退出码 0（质量问题属于检核发现）。"""
-        import citybase.quality  # noqa: F401 - registers the evaluation hook
         from citybase.core.errors import BadInput
         from citybase.db import session_scope
         from citybase.lake import service
@@ -104,7 +92,7 @@ def register(app: typer.Typer) -> None:
         t = Table(title=f"{resource} 的数据版本")
         for col in ("版本", "当前", "行数", "新增", "删除", "变更", "方式", "来源", "时间", "操作人"):
             t.add_column(col)
-        from citybase.web.templating import local_time
+        from citybase.core.time import local_time
 
         for v in vs:
             t.add_row(str(v.number), "✔" if v.is_current else "", str(v.row_count), str(v.rows_added),
@@ -116,7 +104,6 @@ def register(app: typer.Typer) -> None:
     @friendly
     def pull(resource: str) -> None:
         """立即从已登记的数据库源拉取一次。"""
-        import citybase.quality  # noqa: F401
         from citybase.lake import jobs
 
         v = jobs.pull_one(resource)

@@ -36,7 +36,6 @@ def _needs_data(code: str) -> bool:
 
 
 def _ingest(code: str, columns: dict[str, list[Any]], label: str, console: Any) -> None:
-    import citybase.quality  # noqa: F401 - registers the evaluation hook
     from citybase.lake import service
 
     with session_scope() as s:

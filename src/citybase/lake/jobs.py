@@ -51,7 +51,6 @@ def pull_due() -> dict[str, str]:
 
 @huey.periodic_task(crontab(minute="*/15"))
 def pull_sql_sources() -> dict[str, str]:
-    import citybase.quality  # noqa: F401 - registers the evaluation hook
 
     return pull_due()
 

@@ -9,7 +9,10 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from citybase.catalog.panels import Panel
+from citybase.config import get_settings
 from citybase.core.errors import CitybaseError
+from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
 from citybase.lake import service
@@ -27,13 +30,8 @@ def _catalog(s: Any, code: str) -> Any:
 
 
 def _score(s: Any, code: str, number: int) -> float | None:
-    from citybase.core.errors import NotFound
-    from citybase.quality import service as quality
-
-    try:
-        return quality.get_report(s, code, number).score
-    except NotFound:
-        return None
+    found = service.version_quality(s, code, number)
+    return None if found is None else found["score"]
 
 
 @router.get("/lake/{code}", response_class=HTMLResponse)
@@ -43,10 +41,10 @@ def versions_page(request: Request, code: str, principal: Principal = Depends(re
         versions = service.list_versions(s, code)
         scores = {v.number: _score(s, code, v.number) for v in versions}
         source = service.get_sql_source(s, code)
-        can_ingest = principal.can("lake.ingest") and (principal.is_system or principal.org_code == res.provider_code)
+        can_ingest = principal.can("lake.ingest") and identity.is_provider(principal, res.provider_code)
     return render(request, "lake/versions.html", {"r": res, "versions": versions, "scores": scores,
                                                   "source": source, "can_ingest": can_ingest,
-                                                  "keep": service.KEEP_VERSIONS})
+                                                  "keep": get_settings().lake_keep_versions})
 
 
 @router.get("/lake/{code}/v/{number}", response_class=HTMLResponse)
@@ -146,37 +144,21 @@ def wizard_progress(request: Request, code: str, job_id: int,
 
 
 def _summary(s: Any, code: str, number: int) -> dict[str, Any] | None:
-    from citybase.core.errors import NotFound
-    from citybase.quality import service as quality
-
-    try:
-        rep = quality.get_report(s, code, number)
-    except NotFound:
+    found = service.version_quality(s, code, number)
+    if found is None:
         return None
-    v = service.get_version(s, code, number)
-    return {"score": rep.score, "failed": [r for r in rep.results if not r["success"]], "version": v}
+    return {"score": found["score"], "failed": found["failed"], "version": service.get_version(s, code, number)}
 
 
 # --------------------------------------------------------------------------- catalogue panel
 
-def _versions_panel(session: Any, principal: Principal, resource: Any) -> Any:
-    from citybase.catalog.panels import Panel
-
+def versions_panel(session: Any, principal: Principal, resource: Any) -> Panel | None:
+    """The resource page's panel of versions and lineage (through the catalogue panels hook)."""
     if not service.can_read(session, principal, resource):
         return None
     versions = service.list_versions(session, resource.code)[:5]
     html = env.get_template("lake/_panel.html").render(
         r=resource, versions=versions, scores={v.number: _score(session, resource.code, v.number) for v in versions},
-        can_ingest=principal.can("lake.ingest") and (principal.is_system or principal.org_code == resource.provider_code))
+        can_ingest=principal.can("lake.ingest") and identity.is_provider(principal, resource.provider_code))
     return Panel(id="lake-versions", title="数据版本与血缘", html=Markup(html), order=10)
 
-
-def _register_panel() -> None:
-    try:
-        from citybase.catalog.panels import register_panel
-    except ImportError:  # pragma: no cover - the catalogue room ships it
-        return
-    register_panel(_versions_panel)
-
-
-_register_panel()

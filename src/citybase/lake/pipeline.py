@@ -5,7 +5,6 @@ the previous version. Knows nothing about the database; the service moves the po
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,26 +12,12 @@ from typing import Any
 import duckdb
 
 from citybase.core.errors import BadInput
-from citybase.lake.readers import Source, _ident, _lit, csv_error_rows, normalise_name
+from citybase.lake.readers import Source, _lit, csv_error_rows, normalise_name
+from citybase.standards.sql import quote_ident
 
 SQL_TYPES = {"integer": "BIGINT", "decimal": "DOUBLE", "date": "DATE", "datetime": "TIMESTAMP",
              "boolean": "BOOLEAN", "string": "VARCHAR"}
-THREADS = int(os.environ.get("CITYBASE_LAKE_THREADS", "0")) or (os.cpu_count() or 2)
-MEMORY_LIMIT = os.environ.get("CITYBASE_LAKE_MEMORY_LIMIT", "1GB")
 ROW_GROUP_SIZE = 256 * 1024
-
-
-def connect(temp_dir: Path | None = None, macros: bool = True) -> duckdb.DuckDBPyConnection:
-    """An in-process DuckDB connection, with the standards macros registered unless ``macros=False``
-    (registering them costs ~0.2 s; the ingest pipeline itself does not need them)."""
-    con = duckdb.connect(config={"threads": THREADS, "memory_limit": MEMORY_LIMIT})
-    if temp_dir is not None:
-        con.execute(f"SET temp_directory={_lit(str(temp_dir))}")
-    if macros:
-        from citybase.standards.sql import register_macros
-
-        register_macros(con)
-    return con
 
 
 @dataclass
@@ -177,10 +162,10 @@ def stage_and_write(con: duckdb.DuckDBPyConnection, source: Source, mapping: dic
         f = spec.get(name, FieldSpec(name))
         raw = raw_of.get(name)
         if raw is None:
-            typed_cols.append(f"CAST(NULL AS {SQL_TYPES.get(f.data_type, 'VARCHAR')}) AS {_ident(name)}")
+            typed_cols.append(f"CAST(NULL AS {SQL_TYPES.get(f.data_type, 'VARCHAR')}) AS {quote_ident(name)}")
             continue
         expr = cast_expr(raw, f.data_type)
-        typed_cols.append(f"{expr} AS {_ident(name)}")
+        typed_cols.append(f"{expr} AS {quote_ident(name)}")
         if f.data_type != "string":  # trimmed only where the cast gave NULL
             flags.append((name, f"(CASE WHEN ({expr}) IS NULL THEN {raw} IS NOT NULL AND trim({raw}) <> '' "
                                 "ELSE false END)"))
@@ -198,10 +183,10 @@ def stage_and_write(con: duckdb.DuckDBPyConnection, source: Source, mapping: dic
         else:
             # the incoming rows are read twice (anti join, then union): materialised, the source
             # is parsed once instead of twice
-            on = " AND ".join(f"p.{_ident(k)} IS NOT DISTINCT FROM i.{_ident(k)}" for k in keys)
+            on = " AND ".join(f"p.{quote_ident(k)} IS NOT DISTINCT FROM i.{quote_ident(k)}" for k in keys)
             combined = (f"SELECT p.* FROM {prev} p ANTI JOIN cb_incoming i ON {on} "
                         f"UNION ALL BY NAME SELECT * FROM cb_incoming")
-        cols_sql = ", ".join([*(_ident(c) for c in order), "__cb_new", *(f"__cb_cf{i}" for i in range(len(flags)))])
+        cols_sql = ", ".join([*(quote_ident(c) for c in order), "__cb_new", *(f"__cb_cf{i}" for i in range(len(flags)))])
         combined = f"SELECT {cols_sql} FROM ({combined})"
         if mode == "upsert":
             combined = f"WITH cb_incoming AS MATERIALIZED {incoming} {combined}"
@@ -209,9 +194,9 @@ def stage_and_write(con: duckdb.DuckDBPyConnection, source: Source, mapping: dic
         combined = f"SELECT * FROM {incoming}"
     # Row hashes (and key hashes) ride along into a small side file, so that the next version's
     # diff reads 16 bytes a row instead of decoding and hashing both versions whole.
-    hashes = [f"hash({', '.join(_ident(c) for c in order)}) AS __cb_rh"]
+    hashes = [f"hash({', '.join(quote_ident(c) for c in order)}) AS __cb_rh"]
     if keys:
-        hashes.insert(0, f"hash({', '.join(_ident(k) for k in keys)}) AS __cb_kh")
+        hashes.insert(0, f"hash({', '.join(quote_ident(k) for k in keys)}) AS __cb_kh")
     combined = f"SELECT *, {', '.join(hashes)} FROM ({combined})"
     hash_file = out_file.parent / HASH_DIR / out_file.name
     try:
@@ -312,9 +297,9 @@ def diff_versions(con: duckdb.DuckDBPyConnection, old_glob: str, new_glob: str, 
     Reads the versions' side files of row hashes when both hashed exactly ``columns`` and
     ``keys``; otherwise hashes the data itself."""
     old, new = f"read_parquet({_lit(old_glob)})", f"read_parquet({_lit(new_glob)})"
-    cols = ", ".join(_ident(c) for c in columns) or "1"
+    cols = ", ".join(quote_ident(c) for c in columns) or "1"
     keyed = bool(keys) and all(k in columns for k in keys)
-    kh, rh = (f"hash({', '.join(_ident(c) for c in keys)})" if keyed else ""), f"hash({cols})"
+    kh, rh = (f"hash({', '.join(quote_ident(c) for c in keys)})" if keyed else ""), f"hash({cols})"
     side_old, side_new = _hash_glob(old_glob), _hash_glob(new_glob)
     if side_old and side_new and _hashed(side_old, columns, keys) and _hashed(side_new, columns, keys):
         old, new = f"read_parquet({_lit(side_old)})", f"read_parquet({_lit(side_new)})"
@@ -342,7 +327,7 @@ def diff_samples(con: duckdb.DuckDBPyConnection, old_glob: str, new_glob: str, c
                  keys: list[str], limit: int = 5) -> dict[str, list[dict[str, Any]]]:
     """A few example rows per kind of change (for the diff page; the caller masks personal fields)."""
     old, new = f"read_parquet({_lit(old_glob)})", f"read_parquet({_lit(new_glob)})"
-    cols = ", ".join(_ident(c) for c in columns)
+    cols = ", ".join(quote_ident(c) for c in columns)
     out: dict[str, list[dict[str, Any]]] = {}
 
     def fetch(sql: str) -> list[dict[str, Any]]:
@@ -351,13 +336,13 @@ def diff_samples(con: duckdb.DuckDBPyConnection, old_glob: str, new_glob: str, c
         return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
     if keys and all(k in columns for k in keys):
-        on = " AND ".join(f"a.{_ident(k)} IS NOT DISTINCT FROM b.{_ident(k)}" for k in keys)
+        on = " AND ".join(f"a.{quote_ident(k)} IS NOT DISTINCT FROM b.{quote_ident(k)}" for k in keys)
         out["added"] = fetch(f"SELECT {cols} FROM {new} a ANTI JOIN {old} b ON {on} LIMIT {limit}")
         out["removed"] = fetch(f"SELECT {cols} FROM {old} a ANTI JOIN {new} b ON {on} LIMIT {limit}")
         out["changed"] = fetch(f"SELECT a.* FROM (SELECT {cols} FROM {new}) a JOIN (SELECT {cols} FROM {old}) b "
                                f"ON {on} WHERE hash(a.*) <> hash(b.*) LIMIT {limit}".replace("hash(a.*)",
-                               "hash(" + ", ".join(f"a.{_ident(c)}" for c in columns) + ")").replace(
-                               "hash(b.*)", "hash(" + ", ".join(f"b.{_ident(c)}" for c in columns) + ")"))
+                               "hash(" + ", ".join(f"a.{quote_ident(c)}" for c in columns) + ")").replace(
+                               "hash(b.*)", "hash(" + ", ".join(f"b.{quote_ident(c)}" for c in columns) + ")"))
     else:
         out["added"] = fetch(f"SELECT {cols} FROM {new} EXCEPT ALL SELECT {cols} FROM {old} LIMIT {limit}")
         out["removed"] = fetch(f"SELECT {cols} FROM {old} EXCEPT ALL SELECT {cols} FROM {new} LIMIT {limit}")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -20,13 +19,11 @@ from typing import Any
 
 import pyarrow as pa
 
+from citybase.config import get_settings
 from citybase.core.errors import BadInput, TooLarge
+from citybase.lake import duck
+from citybase.standards.sql import quote_ident
 
-# Settings of this module (env override; tell the lead to move them into config.py).
-MAX_INPUT_BYTES = int(os.environ.get("CITYBASE_LAKE_MAX_INPUT_BYTES", str(2 * 1024**3)))
-XLSX_MAX_UNCOMPRESSED = int(os.environ.get("CITYBASE_LAKE_XLSX_MAX_UNCOMPRESSED", str(512 * 1024**2)))
-XLSX_MAX_RATIO = int(os.environ.get("CITYBASE_LAKE_XLSX_MAX_RATIO", "200"))
-XLSX_MAX_BYTES = int(os.environ.get("CITYBASE_LAKE_XLSX_MAX_BYTES", str(100 * 1024**2)))
 TRANSCODE_CHUNK = 32 * 1024 * 1024
 SNIFF_BYTES = 1024 * 1024
 
@@ -72,7 +69,7 @@ class Source:
             inner = f"read_json_auto({_lit(str(self.path))}, format='auto', sample_size=-1)"
         else:  # pragma: no cover
             raise ValueError(self.kind)
-        sel = ", ".join(f'{_ident(c)} AS c{i}' for i, c in enumerate(self.columns))
+        sel = ", ".join(f'{quote_ident(c)} AS c{i}' for i, c in enumerate(self.columns))
         return f"(SELECT {sel} FROM {inner})"
 
     def cleanup(self) -> None:
@@ -82,10 +79,6 @@ class Source:
 
 def _lit(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def normalise_name(name: str) -> str:
@@ -137,7 +130,7 @@ def detect_format(path: Path) -> str:
 
 def check_size(path: Path, limit: int | None = None) -> int:
     size = path.stat().st_size
-    limit = MAX_INPUT_BYTES if limit is None else limit
+    limit = get_settings().lake_max_input_bytes if limit is None else limit
     if size > limit:
         raise TooLarge(f"文件大小 {_human(size)}，超过单次归集上限 {_human(limit)}；请拆分文件或改用数据库源",
                        code="file_too_large", detail={"size": size, "limit": limit})
@@ -479,7 +472,9 @@ def check_zip(path: Path) -> None:
         raise BadInput("文件扩展名为 .xlsx，但内容不是有效的 Excel 工作簿", code="not_xlsx") from None
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
-    if total > XLSX_MAX_UNCOMPRESSED or (total > 10 * 1024**2 and total / packed > XLSX_MAX_RATIO):
+    settings = get_settings()
+    if total > settings.lake_xlsx_max_uncompressed or (total > 10 * 1024**2
+                                                       and total / packed > settings.lake_xlsx_max_ratio):
         raise TooLarge(f"Excel 文件解压后达 {_human(total)}（压缩比 {total / packed:.0f}:1），疑似压缩炸弹，已拒绝",
                        code="zip_bomb", detail={"uncompressed": total, "compressed": packed})
     names = {i.filename for i in infos}
@@ -490,8 +485,9 @@ def check_zip(path: Path) -> None:
 def _open_xlsx(path: Path, sheet: str | None) -> Source:
     import openpyxl
 
-    if path.stat().st_size > XLSX_MAX_BYTES:
-        raise TooLarge(f"Excel 文件超过 {_human(XLSX_MAX_BYTES)}，请另存为 CSV 后上传", code="xlsx_too_large")
+    limit = get_settings().lake_xlsx_max_bytes
+    if path.stat().st_size > limit:
+        raise TooLarge(f"Excel 文件超过 {_human(limit)}，请另存为 CSV 后上传", code="xlsx_too_large")
     check_zip(path)
     try:
         wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
@@ -560,9 +556,7 @@ def preview_rows(source: Source, con: Any, limit: int = 8) -> list[list[Any]]:
 def csv_error_rows(_con: Any, source: Source, limit: int = 20) -> list[dict[str, Any]]:
     """Second look at a CSV DuckDB refused: every rejected line with its reason. Uses a fresh
     connection (DuckDB does not create its reject tables on a connection that saw the failure)."""
-    import duckdb
-
-    con = duckdb.connect()
+    con = duck.connect(macros=False)
     cols = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(source.columns)))
     delim = "\\t" if source.delimiter == "\t" else source.delimiter
     try:

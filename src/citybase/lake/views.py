@@ -35,16 +35,10 @@ class RowsOut(BaseModel):
 
 
 def _quality_summary(code: str, number: int) -> dict[str, Any] | None:
-    from citybase.core.errors import NotFound
-    from citybase.quality import service as quality
-
     with make_session() as s:
-        try:
-            rep = quality.get_report(s, code, number)
-        except NotFound:
-            return None
-    return {"success": rep.success, "score": rep.score, "scores": rep.scores, "failed_rules": rep.failed_rules,
-            "statistics": rep.statistics}
+        found = service.version_quality(s, code, number)
+    keys = ("success", "score", "scores", "failed_rules", "statistics")
+    return None if found is None else {k: found[k] for k in keys}
 
 
 @router.get("/resources/{code}/versions", response_model=list[VersionOut])
@@ -94,7 +88,6 @@ def ingest(code: str, file: UploadFile = File(...), mode: str = Form("replace"),
            sheet: str = Form(""), mapping: str = Form(""),
            principal: Principal = Depends(requires("lake.ingest"))) -> IngestResult:
     """Upload a file and store it as the resource's next version (synchronously)."""
-    import citybase.quality  # noqa: F401 - registers the evaluation hook
 
     try:
         mapping_d = json.loads(mapping) if mapping else None
@@ -129,7 +122,6 @@ def set_source(code: str, body: SqlSourceIn,
 
 @router.post("/resources/{code}/sql-source/pull", response_model=IngestResult)
 def pull(code: str, principal: Principal = Depends(requires("lake.source_edit"))) -> IngestResult:
-    import citybase.quality  # noqa: F401
     from citybase.lake import jobs
 
     with make_session() as s:

@@ -8,7 +8,7 @@ opendata_app = typer.Typer(help="开放平台：公共数据存储", no_args_is_
 
 
 def register(app: typer.Typer) -> None:
-    from citybase.cli import console, friendly, progress
+    from citybase.console import console, friendly, progress
 
     @opendata_app.command("build-stores")
     @friendly

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from citybase.config import get_settings
 from citybase.core.errors import CitybaseError
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
@@ -15,11 +16,11 @@ from citybase.db import make_session, session_scope
 from citybase.opendata.service import community, developers, packages, portal, usage
 from citybase.opendata.service.packages import FACET_TITLES, FORMAT_LABELS
 from citybase.opendata.service.public import get_listed, listed_resources, public_fields, withheld_fields
+from citybase.web import flash
 from citybase.web.security import public, requires
-from citybase.web.templating import env, register_nav, render
+from citybase.web.templating import env, render
 
 router = APIRouter(prefix="/open", include_in_schema=False)
-register_nav("开放平台", "/open", None, 40)
 
 
 def _is_bureau_officer(principal: Principal) -> bool:
@@ -87,19 +88,24 @@ def _dataset_context(request: Request, s: Any, principal: Principal, code: str) 
             "application": app_status, "app_status": APP_STATUS, "base": _base(request)}
 
 
+DONE = {"rated": "感谢评分。", "commented": "评论已发布。", "applied": "申请已提交，提供部门审批后即可下载。",
+        "reported": "已收到举报，多人举报的评论将被隐藏待核查。",
+        "demand_created": "需求已提交。大数据管理局将分派给相关部门，答复会公开在此页面。",
+        "approved": "已批准，申请人现在可以下载该数据集（个人敏感字段仍不提供）。", "rejected": "已驳回并告知理由。",
+        "answered": "答复已公开。", "routed": "需求已分派。"}
+
+
 @router.get("/datasets/{code}", response_class=HTMLResponse)
-def dataset(request: Request, code: str, done: str = "", principal: Principal = Depends(public)) -> Response:
+def dataset(request: Request, code: str, principal: Principal = Depends(public)) -> Response:
     with make_session() as s:
         ctx = _dataset_context(request, s, principal, code)
     with session_scope() as s:
         usage.count(s, code, "view")
-    msgs = {"rated": "感谢评分。", "commented": "评论已发布。", "applied": "申请已提交，提供部门审批后即可下载。",
-            "reported": "已收到举报，多人举报的评论将被隐藏待核查。"}
-    return render(request, "opendata/dataset.html", {**ctx, "flash": msgs.get(done, "")})
+    return render(request, "opendata/dataset.html", ctx)
 
 
 def _back(code: str, done: str) -> RedirectResponse:
-    return RedirectResponse(f"/open/datasets/{code}?done={done}", status_code=303)
+    return flash.redirect(f"/open/datasets/{code}", DONE[done])
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -164,13 +170,11 @@ def _org_names(s: Any) -> dict[str, str]:
 
 
 @router.get("/demands", response_class=HTMLResponse)
-def demands(request: Request, done: str = "", principal: Principal = Depends(public)) -> Response:
+def demands(request: Request, principal: Principal = Depends(public)) -> Response:
     with make_session() as s:
         names = _org_names(s)
         rows = [community.demand_public(d, names) for d in community.list_demands(s)]
-    flash = "需求已提交。大数据管理局将分派给相关部门，答复会公开在此页面。" if done == "created" else ""
-    return render(request, "opendata/demands.html", {"rows": rows, "status": DEMAND_STATUS, "flash": flash,
-                                                     "form": {}})
+    return render(request, "opendata/demands.html", {"rows": rows, "status": DEMAND_STATUS, "form": {}})
 
 
 @router.post("/demands")
@@ -187,7 +191,7 @@ async def create_demand(request: Request, principal: Principal = Depends(public)
         return render(request, "opendata/demands.html", {"rows": rows, "status": DEMAND_STATUS, "form": form,
                                                          "flash": exc.message, "flash_kind": "error"},
                       status_code=exc.status_code)
-    return RedirectResponse("/open/demands?done=created", status_code=303)
+    return flash.redirect("/open/demands", DONE["demand_created"])
 
 
 # --------------------------------------------------------------------------- developers
@@ -195,15 +199,15 @@ async def create_demand(request: Request, principal: Principal = Depends(public)
 @router.get("/developers", response_class=HTMLResponse)
 def developer_page(request: Request, principal: Principal = Depends(public)) -> Response:
     return render(request, "opendata/developers.html", {"key": None, "form": {}, "base": _base(request),
-                                                        "ip_limit": developers.ANON_IP_LIMIT,
-                                                        "key_limit": developers.DEFAULT_KEY_LIMIT})
+                                                        "ip_limit": get_settings().opendata_ip_rpm,
+                                                        "key_limit": get_settings().opendata_key_rpm})
 
 
 @router.post("/developers", response_class=HTMLResponse)
 async def developer_register(request: Request, principal: Principal = Depends(public)) -> Response:
     form = await _form(request)
-    ctx: dict[str, Any] = {"base": _base(request), "ip_limit": developers.ANON_IP_LIMIT,
-                           "key_limit": developers.DEFAULT_KEY_LIMIT, "form": form, "key": None}
+    ctx: dict[str, Any] = {"base": _base(request), "ip_limit": get_settings().opendata_ip_rpm,
+                           "key_limit": get_settings().opendata_key_rpm, "form": form, "key": None}
     try:
         with session_scope() as s:
             row, key = developers.register(s, principal, form.get("name", ""), form.get("email", ""),
@@ -218,17 +222,15 @@ async def developer_register(request: Request, principal: Principal = Depends(pu
 # --------------------------------------------------------------------------- provider inbox, my applications
 
 @router.get("/inbox", response_class=HTMLResponse)
-def inbox(request: Request, done: str = "", principal: Principal = Depends(requires("opendata.approve"))) -> Response:
+def inbox(request: Request, principal: Principal = Depends(requires("opendata.approve"))) -> Response:
     with make_session() as s:
         apps = community.applications_for_provider(s, principal.org_code or "-")
         names = {r.code: r.name for r in listed_resources(s)}
         routed = community.list_demands(s, routed_to=principal.org_code or "-")
         datasets = [r for r in listed_resources(s) if r.provider_code == principal.org_code]
-    flash = {"approved": "已批准，申请人现在可以下载该数据集（个人敏感字段仍不提供）。", "rejected": "已驳回并告知理由。",
-             "answered": "答复已公开。"}.get(done, "")
     return render(request, "opendata/inbox.html", {"apps": apps, "names": names, "routed": routed,
                                                    "datasets": datasets, "app_status": APP_STATUS,
-                                                   "demand_status": DEMAND_STATUS, "flash": flash})
+                                                   "demand_status": DEMAND_STATUS})
 
 
 @router.post("/applications/{app_id}/decide")
@@ -237,7 +239,7 @@ async def decide(request: Request, app_id: int, principal: Principal = Depends(r
     approve = form.get("decision") == "approve"
     with session_scope() as s:
         community.decide(s, principal, app_id, approve, form.get("comment", ""))
-    return RedirectResponse(f"/open/inbox?done={'approved' if approve else 'rejected'}", status_code=303)
+    return flash.redirect("/open/inbox", DONE["approved" if approve else "rejected"])
 
 
 @router.post("/demands/{demand_id}/answer")
@@ -246,7 +248,7 @@ async def answer(request: Request, demand_id: int,
     form = await _form(request)
     with session_scope() as s:
         community.answer_demand(s, principal, demand_id, form.get("answer", ""), form.get("resource_code") or None)
-    return RedirectResponse("/open/inbox?done=answered", status_code=303)
+    return flash.redirect("/open/inbox", DONE["answered"])
 
 
 @router.get("/mine", response_class=HTMLResponse)
@@ -260,15 +262,14 @@ def mine(request: Request, principal: Principal = Depends(requires("opendata.app
 # --------------------------------------------------------------------------- bureau dashboard
 
 @router.get("/admin", response_class=HTMLResponse)
-def admin(request: Request, done: str = "", principal: Principal = Depends(requires("opendata.dashboard"))) -> Response:
+def admin(request: Request, principal: Principal = Depends(requires("opendata.dashboard"))) -> Response:
     with make_session() as s:
         d = portal.dashboard(s, principal)
         names = _org_names(s)
         pending = community.list_demands(s, status="open")
         depts = [o for o in d["orgs"] if o.kind == "department"]
-    flash = "需求已分派。" if done == "routed" else ""
     return render(request, "opendata/admin.html", {"d": d, "names": names, "pending": pending, "depts": depts,
-                                                   "flash": flash, "demand_status": DEMAND_STATUS})
+                                                   "demand_status": DEMAND_STATUS})
 
 
 @router.post("/demands/{demand_id}/route")
@@ -277,4 +278,4 @@ async def route(request: Request, demand_id: int,
     form = await _form(request)
     with session_scope() as s:
         community.route_demand(s, principal, demand_id, form.get("org_code", ""))
-    return RedirectResponse("/open/admin?done=routed", status_code=303)
+    return flash.redirect("/open/admin", DONE["routed"])

@@ -15,16 +15,3 @@ grant("objection.raise", Role.DATA_OFFICER, Role.STAFF, Role.OPERATOR, Role.GRID
 grant("objection.read", Role.DATA_OFFICER, Role.STAFF, Role.OPERATOR, Role.GRID_WORKER)
 grant("objection.answer", Role.DATA_OFFICER)
 
-
-def _register_hook() -> None:
-    from citybase.lake import service as lake
-
-    def _evaluate_new_version(session, version) -> None:  # type: ignore[no-untyped-def]
-        from citybase.quality import service
-
-        service.evaluate(session, version.resource_code, version.number)
-
-    lake.on_new_version(_evaluate_new_version)
-
-
-_register_hook()

@@ -11,7 +11,7 @@ quality_app = typer.Typer(help="数据治理：质量报告", no_args_is_help=Tr
 
 
 def register(app: typer.Typer) -> None:
-    from citybase.cli import console, friendly
+    from citybase.console import console, friendly
 
     @quality_app.command("report")
     @friendly

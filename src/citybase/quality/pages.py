@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from citybase.config import get_settings
 from citybase.core.errors import BadInput, CitybaseError, NotFound
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
@@ -16,11 +17,11 @@ from citybase.lake import service as lake
 from citybase.quality import service
 from citybase.quality.rules import DIMENSIONS, ELEMENT_LABELS, RULE_TYPES
 from citybase.quality.schemas import OBJECTION_STATUS, SCOPES, ObjectionIn, RuleIn
+from citybase.web import flash
 from citybase.web.security import requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-register_nav("数据治理", "/quality", "quality.read", 25)
 
 
 def _res(s: Any, code: str) -> Any:
@@ -58,7 +59,7 @@ def objection_form(request: Request, resource: str, field: str = "", row: str = 
     with make_session() as s:
         res = _res(s, resource)
     return render(request, "quality/objection_new.html", {"r": res, "field": field, "row": row, "scopes": SCOPES,
-                                                          "days": service.OBJECTION_DAYS})
+                                                          "days": get_settings().objection_workdays})
 
 
 @router.post("/quality/objections/new", response_class=HTMLResponse)
@@ -77,22 +78,21 @@ async def objection_create(request: Request, principal: Principal = Depends(requ
         msg = exc.message if isinstance(exc, CitybaseError) else "请填写异议说明（至少 2 个字）"
         return render(request, "quality/objection_new.html", {"r": res, "field": data.get("field_name", ""),
                                                               "row": data.get("row_key", ""), "scopes": SCOPES,
-                                                              "days": service.OBJECTION_DAYS, "form": data,
+                                                              "days": get_settings().objection_workdays, "form": data,
                                                               "flash": msg, "flash_kind": "err"}, status_code=422)
     return RedirectResponse(f"/quality/objections/{out.id}", status_code=303)
 
 
 @router.get("/quality/objections/{objection_id}", response_class=HTMLResponse)
-def objection_detail(request: Request, objection_id: int, flash: str = "",
+def objection_detail(request: Request, objection_id: int,
                      principal: Principal = Depends(requires("objection.read"))) -> Response:
     with make_session() as s:
         o = service.get_objection(s, principal, objection_id)
         versions = lake.list_versions(s, o.resource_code) if o.status == "accepted" else []
-    can_answer = principal.can("objection.answer") and (principal.is_system or principal.org_code == o.provider_code)
+    can_answer = principal.can("objection.answer") and identity.is_provider(principal, o.provider_code)
     return render(request, "quality/objection.html", {"o": o, "can_answer": can_answer, "statuses": OBJECTION_STATUS,
                                                       "versions": [v for v in versions
-                                                                   if v.number > (o.version_number or 0)],
-                                                      "flash": flash})
+                                                                   if v.number > (o.version_number or 0)]})
 
 
 @router.post("/quality/objections/{objection_id}/answer")
@@ -137,7 +137,7 @@ def conflicts(request: Request, set_id: int | None = None,
 
 
 @router.get("/quality/{code}", response_class=HTMLResponse)
-def report_page(request: Request, code: str, version: int | None = None, flash: str = "",
+def report_page(request: Request, code: str, version: int | None = None,
                 principal: Principal = Depends(requires("quality.read"))) -> Response:
     with make_session() as s:
         res = _res(s, code)
@@ -152,7 +152,7 @@ def report_page(request: Request, code: str, version: int | None = None, flash: 
         trend = service.trend(s, code)
         rules = service.list_rules(s, code)
         can_edit = principal.can("quality.rule_edit") and (
-            principal.is_system or principal.org_code == res.provider_code or identity.is_bureau_officer(s, principal))
+            identity.provider_or_bureau(s, principal, res.provider_code))
         can_read_data = lake.can_read(s, principal, res)
     labels = {f.name: f.label for f in res.fields}
     chart = {
@@ -166,8 +166,7 @@ def report_page(request: Request, code: str, version: int | None = None, flash: 
     return render(request, "quality/report.html", {
         "r": res, "rep": rep, "versions": versions, "rules": rules, "labels": labels, "can_edit": can_edit,
         "can_read_data": can_read_data, "chart": json.dumps(chart, ensure_ascii=False), "rule_types": RULE_TYPES,
-        "elements": ELEMENT_LABELS, "dims": DIMENSIONS, "flash": flash,
-        "flash_kind": "err" if flash.startswith("错误") else "ok"})
+        "elements": ELEMENT_LABELS, "dims": DIMENSIONS})
 
 
 @router.post("/quality/{code}/rules")
@@ -186,10 +185,9 @@ async def add_rule(request: Request, code: str, principal: Principal = Depends(r
             service.evaluate(s, code)
         msg = "已添加规则并重新检核"
     except (CitybaseError, ValueError) as exc:
-        msg = "错误：" + (exc.message if isinstance(exc, CitybaseError) else "规则参数不完整")
-    from urllib.parse import quote
-
-    return RedirectResponse(f"/quality/{code}?flash={quote(msg)}#rules", status_code=303)
+        return flash.redirect(f"/quality/{code}#rules",
+                              "错误：" + (exc.message if isinstance(exc, CitybaseError) else "规则参数不完整"), "err")
+    return flash.redirect(f"/quality/{code}#rules", msg)
 
 
 @router.post("/quality/{code}/rules/{rule_id}/delete")

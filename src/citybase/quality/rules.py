@@ -19,10 +19,10 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from citybase.lake.service import field_mask_kind as mask_kind  # noqa: F401 - re-exported
 from citybase.standards import vector
+from citybase.standards.masking import field_mask_kind as mask_kind  # noqa: F401 - re-exported
 from citybase.standards.masking import mask_value
-from citybase.standards.sql import validator_sql
+from citybase.standards.sql import quote_ident, validator_sql
 
 DIMENSIONS = {"completeness": "完整性", "validity": "有效性", "uniqueness": "唯一性", "consistency": "一致性",
               "timeliness": "及时性"}
@@ -140,10 +140,6 @@ class Rule:
         return t
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _lit(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -153,7 +149,7 @@ def _lit(value: Any) -> str:
 
 
 def _txt(col: str) -> str:
-    return f"CAST({_q(col)} AS VARCHAR)"
+    return f"CAST({quote_ident(col)} AS VARCHAR)"
 
 
 MALE = ("男", "M", "m", "1", "male", "Male", "MALE")
@@ -170,18 +166,18 @@ def map_sql(rule: Rule, derive: Any = None) -> tuple[str, str] | None:
     c = rule.column
     p = rule.params
     if rule.type == "not_null":
-        return "false", f"({_q(c)} IS NULL OR trim({_txt(c)}) = '')"
+        return "false", f"({quote_ident(c)} IS NULL OR trim({_txt(c)}) = '')"
     if rule.type in ("unique", "referential", "freshness", "type") or is_vector(rule):
         return None
-    missing = f"({_q(c)} IS NULL)"
+    missing = f"({quote_ident(c)} IS NULL)"
     if rule.type == "regex":
         ok = f"regexp_full_match({_txt(c)}, {_lit(p['pattern'])})"
     elif rule.type == "between":
         parts = []
         if p.get("min_value") is not None:
-            parts.append(f"{_q(c)} >= {_lit(p['min_value'])}")
+            parts.append(f"{quote_ident(c)} >= {_lit(p['min_value'])}")
         if p.get("max_value") is not None:
-            parts.append(f"{_q(c)} <= {_lit(p['max_value'])}")
+            parts.append(f"{quote_ident(c)} <= {_lit(p['max_value'])}")
         ok = " AND ".join(parts) or "true"
     elif rule.type == "in_set":
         values = "[" + ", ".join(_lit(str(v)) for v in p.get("values", [])) + "]::VARCHAR[]"
@@ -290,7 +286,7 @@ def _sample_columns(ctx: Context, rule: Rule) -> list[str]:
 def _fetch_samples(con: duckdb.DuckDBPyConnection, ctx: Context, rule: Rule, where: str,
                    from_sql: str | None = None) -> list[dict[str, Any]]:
     cols = _sample_columns(ctx, rule)
-    sel = ", ".join(["t._row", *[f"t.{_q(c)}" for c in cols]])
+    sel = ", ".join(["t._row", *[f"t.{quote_ident(c)}" for c in cols]])
     sql = f"SELECT {sel} FROM {from_sql or ctx.relation + ' t'} WHERE {where} ORDER BY t._row LIMIT {SAMPLE_ROWS}"
     out = []
     for row in con.execute(sql).fetchall():
@@ -380,9 +376,9 @@ def _scan(con: duckdb.DuckDBPyConnection, inner: str, index: list[Rule], flag_co
             birth = r.columns[1] if len(r.columns) > 1 and r.columns[1] else None
             gender = r.columns[2] if len(r.columns) > 2 and r.columns[2] else None
             if birth:
-                plan |= {"birth_null": col(f"({_q(birth)} IS NULL)"), "birth": col(f"TRY_CAST({_q(birth)} AS DATE)")}
+                plan |= {"birth_null": col(f"({quote_ident(birth)} IS NULL)"), "birth": col(f"TRY_CAST({quote_ident(birth)} AS DATE)")}
             if gender:  # membership worked out by DuckDB's threads
-                plan |= {"gender_null": col(f"({_q(gender)} IS NULL)"),
+                plan |= {"gender_null": col(f"({quote_ident(gender)} IS NULL)"),
                          "male": col(f"coalesce({_txt(gender)} IN ({', '.join(map(_lit, MALE))}), false)"),
                          "female": col(f"coalesce({_txt(gender)} IN ({', '.join(map(_lit, FEMALE))}), false)")}
         else:
@@ -464,7 +460,7 @@ def _attach_samples(con: duckdb.DuckDBPyConnection, ctx: Context, failing: list[
     """Fetch the sample rows of every failing rule in one scan, masked."""
     wanted = sorted({n for _, rows in failing for n in rows})
     cols = list(dict.fromkeys(c for r, _ in failing for c in _sample_columns(ctx, r)))
-    sel = ", ".join(["t._row", *[f"t.{_q(c)}" for c in cols]])
+    sel = ", ".join(["t._row", *[f"t.{quote_ident(c)}" for c in cols]])
     fetched = {int(row[0]): dict(zip(cols, row[1:], strict=True)) for row in con.execute(
         f"SELECT {sel} FROM {ctx.relation} t WHERE t._row IN ({', '.join(map(str, wanted))})").fetchall()}
     for r, rows in failing:
@@ -478,9 +474,9 @@ def _special(con: duckdb.DuckDBPyConnection, r: Rule, ctx: Context, n: int) -> R
         # One grouping gives the missing and duplicate counts and, for the samples, the first
         # SAMPLE_ROWS duplicated keys by first row: the first SAMPLE_ROWS duplicated rows all
         # belong to those keys (each earlier key holds a duplicated row of its own).
-        cols = ", ".join(_q(c) for c in r.columns)
-        notnull = " AND ".join(f"{_q(c)} IS NOT NULL" for c in r.columns)
-        keys = "struct_pack(" + ", ".join(f"{_q(f'k{i}')} := {_q(c)}" for i, c in enumerate(r.columns)) + ")"
+        cols = ", ".join(quote_ident(c) for c in r.columns)
+        notnull = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in r.columns)
+        keys = "struct_pack(" + ", ".join(f"{quote_ident(f'k{i}')} := {quote_ident(c)}" for i, c in enumerate(r.columns)) + ")"
         missing, dup, top = con.execute(
             f"SELECT coalesce(sum(c) FILTER (WHERE NOT ({notnull})), 0), "
             f"coalesce(sum(c) FILTER (WHERE c > 1 AND {notnull}), 0), "
@@ -490,7 +486,7 @@ def _special(con: duckdb.DuckDBPyConnection, r: Rule, ctx: Context, n: int) -> R
         if dup and top:
             con.register("__cb_dup_keys", pa.Table.from_pylist(top))
             try:
-                on = " AND ".join(f"t.{_q(c)} = d.{_q(f'k{i}')}" for i, c in enumerate(r.columns))
+                on = " AND ".join(f"t.{quote_ident(c)} = d.{quote_ident(f'k{i}')}" for i, c in enumerate(r.columns))
                 res.samples = _fetch_samples(con, ctx, r, "true",
                                              from_sql=f"{ctx.relation} t SEMI JOIN __cb_dup_keys d ON {on}")
             finally:
@@ -499,16 +495,16 @@ def _special(con: duckdb.DuckDBPyConnection, r: Rule, ctx: Context, n: int) -> R
     if r.type == "referential":
         glob = ctx.ref_globs.get(r.key)
         c = r.column
-        missing = con.execute(f"SELECT count_if({_q(c)} IS NULL) FROM {ctx.relation} t").fetchone()[0]
+        missing = con.execute(f"SELECT count_if({quote_ident(c)} IS NULL) FROM {ctx.relation} t").fetchone()[0]
         if glob is None:
             return RuleResult(r, n, int(missing), 0, error=f"参照资源 {r.params.get('resource_code')} 尚无数据版本")
         ref_col = r.params.get("ref_column") or c
-        ref = f"(SELECT DISTINCT CAST({_q(ref_col)} AS VARCHAR) AS v FROM read_parquet('{glob}'))"
-        src = f"{ctx.relation} t ANTI JOIN {ref} d ON CAST(t.{_q(c)} AS VARCHAR) = d.v"
-        bad = con.execute(f"SELECT count(*) FROM {src} WHERE t.{_q(c)} IS NOT NULL").fetchone()[0]
+        ref = f"(SELECT DISTINCT CAST({quote_ident(ref_col)} AS VARCHAR) AS v FROM read_parquet('{glob}'))"
+        src = f"{ctx.relation} t ANTI JOIN {ref} d ON CAST(t.{quote_ident(c)} AS VARCHAR) = d.v"
+        bad = con.execute(f"SELECT count(*) FROM {src} WHERE t.{quote_ident(c)} IS NOT NULL").fetchone()[0]
         res = RuleResult(r, n, int(missing), int(bad))
         if bad:
-            res.samples = _fetch_samples(con, ctx, r, f"t.{_q(c)} IS NOT NULL", from_sql=src)
+            res.samples = _fetch_samples(con, ctx, r, f"t.{quote_ident(c)} IS NOT NULL", from_sql=src)
         return res
     if r.type == "type":
         return RuleResult(r, n, 0, int(ctx.cast_failures.get(r.column, 0)))

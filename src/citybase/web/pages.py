@@ -6,26 +6,15 @@ from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 
 from citybase.config import get_settings
 from citybase.core.identity import service as identity
-from citybase.core.identity.models import Organisation, User
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
 from citybase.web.security import SESSION_COOKIE, client_ip, public, sign_session
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-register_nav("首页", "/", None, 0)
-register_nav("数据目录", "/catalog", "portal.read", 10, ready=False)
-register_nav("数据治理", "/quality", "portal.read", 20, ready=False)
-register_nav("共享交换", "/exchange", "portal.read", 30, ready=False)
-register_nav("开放平台", "/open", None, 40, ready=False)
-register_nav("一网统管", "/events", "portal.read", 50, ready=False)
-register_nav("物联感知", "/iot", "portal.read", 60, ready=False)
-register_nav("驾驶舱", "/cockpit", "portal.read", 70, ready=False)
 
 
 def _safe_next(value: str | None) -> str:
@@ -40,8 +29,8 @@ def _safe_next(value: str | None) -> str:
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, principal: Principal = Depends(public)) -> Response:
     with make_session() as s:
-        counts = dict(s.execute(select(Organisation.kind, func.count()).group_by(Organisation.kind)).all())
-        users = s.execute(select(func.count()).select_from(User)).scalar_one()
+        counts = identity.counts(s)
+        users = counts["users"]
     figures = [
         {"label": "区（县级市）", "value": counts.get("district", 0)},
         {"label": "街道 / 镇", "value": counts.get("street", 0)},

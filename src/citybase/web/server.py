@@ -27,6 +27,8 @@ import time
 from multiprocessing.process import BaseProcess
 from types import FrameType
 
+from citybase import hooks
+
 log = logging.getLogger(__name__)
 APP = "citybase.app:create_app"
 RESTARTS_BEFORE_GIVING_UP = 5  # deaths within RESTART_WINDOW seconds
@@ -52,15 +54,10 @@ def _socket(host: str, port: int) -> socket.socket:
 
 
 def _warm_up() -> None:
-    """Each module's ``views.warm_up()``, where it has one: what its first request would load (the
-    intake classifier with its dictionary, district boundaries) is loaded before the worker serves,
-    instead of making the first requests wait ~2 s, and ends up in the heap the collector no longer
-    walks."""
-    from citybase.modules import rooms
-
-    for mod in rooms("views"):
-        if hasattr(mod, "warm_up"):
-            mod.warm_up()
+    """Every module's ``warm_up`` hook: what its first request would load (the intake classifier with
+    its dictionary, district boundaries) is loaded before the worker serves, instead of making the
+    first requests wait ~2 s, and ends up in the heap the collector no longer walks."""
+    hooks.relay().warm_up()
 
 
 def _settle_heap() -> None:

@@ -1,60 +1,45 @@
-"""Jinja2 environment shared by every module's pages, and the navigation registry."""
+"""Jinja2 environment shared by every module's pages, and the navigation bar they all show."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from citybase import hooks
+from citybase.core.time import local_iso, local_time
+from citybase.hooks import NavItem
+from citybase.web import flash
 from citybase.web.security import csrf_token, resolve_principal
 
 PKG_ROOT = Path(__file__).resolve().parents[1]
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-@dataclass(frozen=True)
-class NavItem:
-    label: str
-    href: str
-    permission: str | None  # None: visible to everyone
-    order: int
-    ready: bool = True
+def nav() -> list[NavItem]:
+    """The navigation bar: every module's ``nav_items`` hook, in order. For one address a module's
+    real entry replaces the portal's placeholder (``ready=False``); otherwise the later module wins."""
+    global _NAV
+    if _NAV is None:
+        by_href: dict[str, NavItem] = {}
+        for items in hooks.relay().nav_items()[::-1]:  # pluggy answers last module first
+            for item in items:
+                held = by_href.get(item.href)
+                if held is None or item.ready or not held.ready:
+                    by_href[item.href] = item
+        _NAV = sorted(by_href.values(), key=lambda n: n.order)
+    return _NAV
 
 
-NAV: list[NavItem] = []
-
-
-def register_nav(label: str, href: str, permission: str | None, order: int, ready: bool = True) -> None:
-    NAV[:] = [n for n in NAV if n.href != href] + [NavItem(label, href, permission, order, ready)]
-    NAV.sort(key=lambda n: n.order)
+_NAV: list[NavItem] | None = None
 
 
 def _template_dirs() -> list[str]:
     dirs = [PKG_ROOT / "web" / "templates"]
     dirs += sorted(p for p in PKG_ROOT.glob("**/templates") if p != dirs[0])
     return [str(d) for d in dirs]
-
-
-def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    if value is None:
-        return ""
-    return value.astimezone(SHANGHAI).strftime(fmt)
-
-
-def local_iso(value: str | None, fmt: str = "%Y-%m-%d %H:%M:%S") -> str:
-    """An ISO-8601 UTC text (as the ledger stores it) shown in Asia/Shanghai."""
-    if not value:
-        return ""
-    try:
-        return local_time(datetime.fromisoformat(value), fmt)
-    except ValueError:
-        return value
 
 
 env = Environment(loader=FileSystemLoader(_template_dirs()), autoescape=select_autoescape(["html", "xml"]))
@@ -68,8 +53,10 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "request": request,
         "principal": principal,
         "csrf_token": csrf_token(request),
-        "nav": [n for n in NAV if n.permission is None or principal.can(n.permission)],
+        "nav": [n for n in nav() if n.permission is None or principal.can(n.permission)],
         "path": request.url.path,
     }
     ctx.update(context or {})
+    if not ctx.get("flash"):  # what the previous page said, after its redirect (web/flash.py)
+        ctx.update(flash.read(request))
     return HTMLResponse(env.get_template(name).render(ctx), status_code=status_code)

@@ -12,10 +12,9 @@ from citybase.core.audit import service
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
 from citybase.web.security import requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(prefix="/audit", include_in_schema=False)
-register_nav("安全审计", "/audit", "audit.read", 95)
 
 
 @router.get("", response_class=HTMLResponse)

@@ -26,7 +26,7 @@ from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal, authorize
 from citybase.core.keyfile import read_or_create
 from citybase.core.pagination import Page, paginate
-from citybase.db import insert_rows
+from citybase.db import insert_rows, is_postgres
 from citybase.standards.crypto import sm3
 
 GENESIS = bytes(32)
@@ -89,7 +89,7 @@ def _now_text() -> str:
 
 
 def _lock_tail(session: Session) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
 
 

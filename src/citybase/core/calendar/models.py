@@ -5,7 +5,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from citybase.db import Base, UTCDateTime, utcnow
+from citybase.core.time import utcnow
+from citybase.db import Base, UTCDateTime
 
 
 class CalendarOverride(Base):

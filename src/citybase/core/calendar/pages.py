@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from citybase.core.calendar import service
 from citybase.core.errors import BadInput
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
+from citybase.web import flash
 from citybase.web.security import requires
 from citybase.web.templating import render
 
@@ -24,8 +25,7 @@ def calendar_page(request: Request, principal: Principal = Depends(requires("cal
         cal = service.calendar(s)
         rows = service.list_overrides(s)
     upcoming = [(today + timedelta(days=i), cal.is_workday(today + timedelta(days=i))) for i in range(28)]
-    return render(request, "calendar/calendar.html", {"rows": rows, "upcoming": upcoming,
-                                                      "flash": request.query_params.get("ok")})
+    return render(request, "calendar/calendar.html", {"rows": rows, "upcoming": upcoming})
 
 
 @router.post("", response_class=HTMLResponse)
@@ -37,4 +37,4 @@ def calendar_set(day: str = Form(...), is_workday: str = Form("0"), note: str = 
         raise BadInput("日期格式应为 YYYY-MM-DD", code="bad_date") from exc
     with session_scope() as s:
         service.set_override(s, principal, d, is_workday == "1", note)
-    return RedirectResponse(f"/admin/calendar?ok=已设置 {d.isoformat()}", status_code=303)
+    return flash.redirect("/admin/calendar", f"已设置 {d.isoformat()}")

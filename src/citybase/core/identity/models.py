@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from citybase.db import Base, UTCDateTime, utcnow
+from citybase.core.time import utcnow
+from citybase.db import Base, UTCDateTime
 
 
 class Organisation(Base):

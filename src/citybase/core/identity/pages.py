@@ -10,11 +10,11 @@ from citybase.core.identity import service
 from citybase.core.identity.principal import Principal
 from citybase.core.identity.roles import ROLE_LABELS, Role
 from citybase.db import make_session, session_scope
+from citybase.web import flash
 from citybase.web.security import requires
-from citybase.web.templating import register_nav, render
+from citybase.web.templating import render
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-register_nav("系统管理", "/admin", "user.manage", 90)
 
 KIND_ORDER = ["city", "district", "street", "community", "department"]
 
@@ -31,7 +31,7 @@ def orgs_page(request: Request, kind: str | None = None, q: str | None = None, p
         orgs = service.list_orgs(s, principal, kind=kind or None, q=q or None, parent_code=parent or None)
         names = {o.code: o.name for o in service.all_orgs(s)}
     return render(request, "identity/orgs.html", {"orgs": orgs, "names": names, "kind": kind or "", "q": q or "",
-                                                  "kinds": service.ORG_KINDS, "flash": request.query_params.get("ok")})
+                                                  "kinds": service.ORG_KINDS})
 
 
 @router.post("/orgs", response_class=HTMLResponse)
@@ -48,7 +48,7 @@ def orgs_create(request: Request, code: str = Form(""), name: str = Form(""), ki
                                                       "kinds": service.ORG_KINDS, "flash": exc.message,
                                                       "flash_kind": "err", "form": {"code": code, "name": name}},
                       status_code=exc.status_code)
-    return RedirectResponse(f"/admin/orgs?kind={kind}&ok=已创建机构 {name}", status_code=303)
+    return flash.redirect(f"/admin/orgs?kind={kind}", f"已创建机构 {name}")
 
 
 def _users_ctx(principal: Principal, **extra) -> dict:
@@ -63,7 +63,7 @@ def _users_ctx(principal: Principal, **extra) -> dict:
 
 @router.get("/users", response_class=HTMLResponse)
 def users_page(request: Request, principal: Principal = Depends(requires("user.manage"))) -> Response:
-    return render(request, "identity/users.html", _users_ctx(principal, flash=request.query_params.get("ok")))
+    return render(request, "identity/users.html", _users_ctx(principal))
 
 
 @router.post("/users", response_class=HTMLResponse)
@@ -79,21 +79,21 @@ def users_create(request: Request, username: str = Form(""), display_name: str =
         return render(request, "identity/users.html",
                       _users_ctx(principal, flash=exc.message, flash_kind="err", form=form),
                       status_code=exc.status_code)
-    return RedirectResponse(f"/admin/users?ok=已创建用户 {username}", status_code=303)
+    return flash.redirect("/admin/users", f"已创建用户 {username}")
 
 
 @router.post("/users/{username}/active", response_class=HTMLResponse)
 def users_active(username: str, active: str = Form("1"), principal: Principal = Depends(requires("user.manage"))):
     with session_scope() as s:
         service.set_user_active(s, principal, username, active == "1")
-    return RedirectResponse(f"/admin/users?ok=已更新用户 {username}", status_code=303)
+    return flash.redirect("/admin/users", f"已更新用户 {username}")
 
 
 @router.post("/users/{username}/unlock", response_class=HTMLResponse)
 def users_unlock(username: str, principal: Principal = Depends(requires("user.manage"))):
     with session_scope() as s:
         service.unlock_user(s, principal, username)
-    return RedirectResponse(f"/admin/users?ok=已解锁用户 {username}", status_code=303)
+    return flash.redirect("/admin/users", f"已解锁用户 {username}")
 
 
 @router.get("/tokens", response_class=HTMLResponse)
@@ -101,8 +101,7 @@ def tokens_page(request: Request, principal: Principal = Depends(requires("token
     with make_session() as s:
         tokens = service.list_tokens(s, principal)
         users = {u.id: u.username for u in service.list_users(s, principal)}
-    return render(request, "identity/tokens.html", {"tokens": tokens, "users": users,
-                                                    "flash": request.query_params.get("ok")})
+    return render(request, "identity/tokens.html", {"tokens": tokens, "users": users})
 
 
 @router.post("/tokens", response_class=HTMLResponse)
@@ -128,4 +127,4 @@ def tokens_create(request: Request, username: str = Form(""), name: str = Form("
 def tokens_revoke(token_id: int, principal: Principal = Depends(requires("token.manage"))):
     with session_scope() as s:
         service.revoke_token(s, principal, token_id)
-    return RedirectResponse(f"/admin/tokens?ok=已吊销令牌 {token_id}", status_code=303)
+    return flash.redirect("/admin/tokens", f"已吊销令牌 {token_id}")

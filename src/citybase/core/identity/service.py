@@ -6,7 +6,6 @@ Every state change checks permission and writes the audit ledger in the caller's
 from __future__ import annotations
 
 import hmac
-import os
 import re
 import secrets
 import time
@@ -59,6 +58,24 @@ def _verify_password(hash_: str | None, password: str) -> bool:
 
 
 # ---------------------------------------------------------------- organisations
+
+def find_org(session: Session, code: str) -> Organisation | None:
+    """The organisation with this code, or None."""
+    return session.get(Organisation, code)
+
+
+def first_org(session: Session, kind: str) -> Organisation | None:
+    """The organisation of this kind with the lowest code (the demo's first street), or None."""
+    return session.execute(select(Organisation).where(Organisation.kind == kind)
+                           .order_by(Organisation.code).limit(1)).scalar_one_or_none()
+
+
+def counts(session: Session) -> dict[str, int]:
+    """How many organisations of each kind there are, and how many users (``"users"``)."""
+    out = dict(session.execute(select(Organisation.kind, func.count()).group_by(Organisation.kind)).all())
+    out["users"] = session.execute(select(func.count()).select_from(User)).scalar_one()
+    return out
+
 
 def get_org(session: Session, code: str) -> Organisation:
     org = session.get(Organisation, code)
@@ -178,6 +195,11 @@ def load_reference_orgs(session: Session, principal: Principal, city_code: str) 
 
 
 # ---------------------------------------------------------------- users
+
+def find_user(session: Session, username: str) -> User | None:
+    """The user with this username, or None."""
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+
 
 def get_user(session: Session, username: str) -> User:
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
@@ -403,8 +425,7 @@ def revoke_token(session: Session, principal: Principal, token_id: int) -> ApiTo
 # token digest → principal, for a few seconds: an API client sends the same token with every
 # request, and resolving it (a joined query) was a quarter of an intake request's cost. Revoking a
 # token, disabling a user or changing an organisation clears this process's cache at once (and
-# again after commit); other worker processes see the change within TOKEN_CACHE_SECONDS.
-TOKEN_CACHE_SECONDS = float(os.environ.get("CITYBASE_TOKEN_CACHE_SECONDS", "5"))
+# again after commit); other worker processes see the change within CITYBASE_TOKEN_CACHE_SECONDS.
 _TOKEN_CACHE: dict[tuple[str, str], tuple[float, Principal, datetime | None]] = {}
 _TOKEN_CACHE_MAX = 10_000
 
@@ -418,14 +439,14 @@ def forget_cached_tokens(session: Session | None = None) -> None:
 
 
 def cached_token(database: str, plain: str) -> Principal | None:
-    """The principal of a token looked up in this process less than TOKEN_CACHE_SECONDS ago (and
+    """The principal of a token looked up in this process less than ``token_cache_seconds`` ago (and
     not expired since), without touching the database; None when it must be looked up."""
     return _cached((database, sm3_hex(plain.encode())))
 
 
 def _cached(key: tuple[str, str]) -> Principal | None:
     hit = _TOKEN_CACHE.get(key)
-    if hit is not None and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS and (hit[2] is None or hit[2] > _now()):
+    if hit is not None and time.monotonic() - hit[0] < get_settings().token_cache_seconds and (hit[2] is None or hit[2] > _now()):
         return hit[1]
     return None
 
@@ -485,6 +506,17 @@ def in_bureau(session: Session, principal: Principal) -> bool:
 def is_bureau_officer(session: Session, principal: Principal) -> bool:
     """A data officer (首席数据官) of the big-data bureau: reviews, overviews, cross-department reads."""
     return principal.role == Role.DATA_OFFICER.value and in_bureau(session, principal)
+
+
+def is_provider(principal: Principal, provider_code: str | None) -> bool:
+    """The organisation that provides a resource (or the system itself) acting on it."""
+    return principal.is_system or (principal.org_code is not None and principal.org_code == provider_code)
+
+
+def provider_or_bureau(session: Session, principal: Principal, provider_code: str | None) -> bool:
+    """The provider's own organisation, or a data officer of the big-data bureau: who may read a
+    resource's stored data, keep its quality rules and see who read it."""
+    return is_provider(principal, provider_code) or is_bureau_officer(session, principal)
 
 
 def bureau_code(session: Session) -> str:

@@ -26,7 +26,7 @@ from citybase.iot.service.alarms import (
     list_alarms,
     sync_orders,
 )
-from citybase.iot.service.common import integrations, iot_settings, now_ms
+from citybase.iot.service.common import now_ms
 from citybase.iot.service.devices import (
     DeviceAuth,
     attributes,
@@ -76,7 +76,7 @@ __all__ = [
     "DeviceAuth", "acknowledge", "alarm_counts", "alarm_out", "archive_expired", "area_latest", "area_series",
     "attributes", "authenticate_mqtt", "authenticate_token", "check_offline", "check_rate", "clear",
     "clear_silent", "create_device", "device_by_id", "device_out", "export_all", "export_hourly", "finish",
-    "get_device", "get_profile", "import_devices", "ingest", "ingest_many", "integrations", "iot_settings",
+    "get_device", "get_profile", "import_devices", "ingest", "ingest_many",
     "latest", "limiter", "list_alarms", "list_devices", "list_profiles", "locate", "maintenance", "map_points",
     "now_ms", "parse_json", "profile_out", "raw_readings", "register_resource", "report_attributes",
     "rollup_all", "rotate_token", "run_rollups", "save_profile", "senml_records", "series", "set_attributes",

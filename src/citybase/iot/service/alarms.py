@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 from citybase.core.audit.service import record
 from citybase.core.errors import IllegalTransition, NotFound, PermissionDenied
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.db import utcnow
+from citybase.core.time import utcnow
+from citybase.db import is_postgres
+from citybase.events import service as events
+from citybase.events.schemas import IntakeIn
 from citybase.iot.models import Alarm, Device, Profile
 from citybase.iot.schemas import SEVERITY_LABELS, SEVERITY_RANK, STATUS_LABELS, AlarmOut, Rule
 from citybase.iot.service.common import (
@@ -24,7 +27,6 @@ from citybase.iot.service.common import (
     job_get,
     job_set,
     ms_to_dt,
-    neighbour,
     now_ms,
     profile_spec,
 )
@@ -174,7 +176,7 @@ def _save_states(session: Session, changed: list[tuple]) -> None:
     if not changed:
         return
     changed.sort(key=lambda r: (r[0], r[1]))
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgres(session):
         cols = [list(c) for c in zip(*changed, strict=True)]
         session.connection().exec_driver_sql(
             "INSERT INTO iot_rule_state (device_id, rule_key, since_ms, count, last_ts, prev) "
@@ -413,16 +415,12 @@ def clear(session: Session, principal: Principal, alarm_id: int) -> AlarmOut:
 def sync_orders(session: Session, now: datetime | None = None) -> dict[str, Any]:
     """Open work orders for pending alarms and reflect closed orders on their alarms.
 
-    Runs as a periodic job; does nothing (and says so) while the events module is absent."""
-    events = neighbour("events", "intake", "orders_closed_since")
-    if events is None:
-        return {"events": False, "opened": 0, "closed": 0}
+    Runs as a periodic job."""
     now = now or utcnow()
     opened = closed = failed = 0
     pending = session.execute(select(Alarm, Device, Profile).join(Device, Device.id == Alarm.device_id)
                               .join(Profile, Profile.id == Device.profile_id)
                               .where(Alarm.order_state == "pending").order_by(Alarm.id).limit(200)).all()
-    intake_in = _intake_schema(events)
     for alarm, dev, prof in pending:
         spec = profile_spec(session, prof.id)
         rule = next((r for r in spec.rules if r.key == alarm.type), None)
@@ -432,7 +430,7 @@ def sync_orders(session: Session, now: datetime | None = None) -> dict[str, Any]
         desc = (f"物联感知告警：{prof.label}“{dev.name}”（编码 {dev.code}）触发“{alarm.name}”"
                 f"（{SEVERITY_LABELS[alarm.severity]}）" + (f"，当前读数 {vals}" if vals else "") +
                 (f"。规则：{detail.get('rule')}" if detail.get("rule") else "") + "。")
-        data = intake_in(channel="sensor", description=desc[:3900], type_code=rule.order_type if rule else None,
+        data = IntakeIn(channel="sensor", description=desc[:3900], type_code=rule.order_type if rule else None,
                          lon=dev.lon, lat=dev.lat, address=(dev.address or dev.name)[:200],
                          external_id=f"alarm:{alarm.id}",
                          attributes={"device_code": dev.code, "alarm_id": alarm.id, "alarm_type": alarm.type,
@@ -474,10 +472,3 @@ def sync_orders(session: Session, now: datetime | None = None) -> dict[str, Any]
 def _label(spec: ProfileSpec, q: str) -> str:
     qs = spec.quantities.get(q)
     return f"{qs.label}" if qs else q
-
-
-def _intake_schema(events: Any) -> Any:
-    cls = getattr(events, "IntakeIn", None)
-    if cls is None:
-        from citybase.events.schemas import IntakeIn as cls  # noqa: N813
-    return cls

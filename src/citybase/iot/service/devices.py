@@ -15,17 +15,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from citybase.config import get_settings
 from citybase.core.audit.service import record
 from citybase.core.errors import BadInput, Conflict, NotFound, PermissionDenied
 from citybase.core.identity.principal import Principal, authorize
-from citybase.db import utcnow
+from citybase.core.pagination import Page, paginate, with_items
+from citybase.core.time import utcnow
+from citybase.grid import service as grid
 from citybase.iot.models import Alarm, Attribute, Device, Profile
 from citybase.iot.schemas import ATTRIBUTE_SCOPES, DeviceIn, DeviceOut, ProfileIn, ProfileOut
-from citybase.iot.service.common import forget_profile, iot_settings, ms_to_dt, neighbour, now_ms
+from citybase.iot.service.common import forget_profile, ms_to_dt, now_ms
 
 CODE_RE = re.compile(r"^[0-9A-Za-z\-_.]{4,40}$")
 COMPONENT_RE = re.compile(r"^\d{16}$")
@@ -123,25 +127,16 @@ def _from_hit(hit: Any) -> dict[str, str | None]:
 
 
 def locate(session: Session, lon: float, lat: float) -> dict[str, str | None]:
-    """District/street/grid of a point: the grid module when present (and the point is in a grid),
-    else the district from the reference boundaries."""
-    grid = neighbour("grid", "locate")
-    if grid is not None:
-        hit = grid.locate(session, lon, lat)
-        if hit is not None:
-            return _from_hit(hit)
-    return _district_only(lon, lat)
+    """District/street/grid of a point: the grid covering it, else the district from the reference
+    boundaries."""
+    hit = grid.locate(session, lon, lat)
+    return _from_hit(hit) if hit is not None else _district_only(lon, lat)
 
 
 def locate_many(session: Session, lons: list[float], lats: list[float]) -> list[dict[str, str | None]]:
-    grid = neighbour("grid", "locate_many_positions")
-    if grid is not None:
-        import numpy as np
-
-        pos, hits = grid.locate_many_positions(session, np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
-        return [_from_hit(hits[p]) if p >= 0 else _district_only(x, y)
-                for p, x, y in zip(pos.tolist(), lons, lats, strict=True)]
-    return [locate(session, x, y) for x, y in zip(lons, lats, strict=True)]
+    pos, hits = grid.locate_many_positions(session, np.asarray(lons, dtype=float), np.asarray(lats, dtype=float))
+    return [_from_hit(hits[p]) if p >= 0 else _district_only(x, y)
+            for p, x, y in zip(pos.tolist(), lons, lats, strict=True)]
 
 
 def check_code(code: str, profile: Profile) -> None:
@@ -258,8 +253,9 @@ def set_status(session: Session, principal: Principal, code: str, status: str) -
 
 
 def list_devices(session: Session, *, profile: str | None = None, district_code: str | None = None,
-                 q: str | None = None, state: str | None = None, limit: int = 200, offset: int = 0
-                 ) -> tuple[list[DeviceOut], int]:
+                 q: str | None = None, state: str | None = None, page: int = 1, size: int = 200
+                 ) -> Page[DeviceOut]:
+    """Devices by code, filtered by profile, district, text and state (alarm/offline/online/never)."""
     stmt = select(Device, Profile).join(Profile, Profile.id == Device.profile_id)
     if profile:
         stmt = stmt.where(Profile.name == profile)
@@ -276,9 +272,8 @@ def list_devices(session: Session, *, profile: str | None = None, district_code:
         stmt = stmt.where(Device.online.is_(True))
     elif state == "never":
         stmt = stmt.where(Device.last_seen_ms.is_(None))
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.execute(stmt.order_by(Device.code).limit(limit).offset(offset)).all()
-    return [device_out(session, d, p, alarmed) for d, p in rows], total
+    paged = paginate(session, stmt.order_by(Device.code), page, size, scalars=False)
+    return with_items(paged, [device_out(session, d, p, alarmed) for d, p in paged.items])
 
 
 def map_points(session: Session, profile: str | None = None) -> list[dict[str, Any]]:
@@ -379,7 +374,7 @@ def _remember(key: str, auth: DeviceAuth | None, status: str) -> None:
     with _cred_lock:
         if len(_cred_cache) > 200_000:
             _cred_cache.clear()
-        _cred_cache[key] = (auth, status, time.monotonic() + iot_settings().cache_ttl_s)
+        _cred_cache[key] = (auth, status, time.monotonic() + get_settings().iot_cache_ttl_s)
 
 
 def _auth_from_row(row: Any) -> tuple[DeviceAuth | None, str]:

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from citybase.config import get_settings
 from citybase.core.errors import BadInput, RateLimited, TooLarge
+from citybase.core.ratelimit import TokenBucket
+from citybase.db import is_postgres
 from citybase.iot.schemas import IngestResult
-from citybase.iot.service.common import ProfileSpec, iot_settings, now_ms, profile_spec
+from citybase.iot.service.common import ProfileSpec, now_ms, profile_spec
 from citybase.iot.service.devices import DeviceAuth
 from citybase.iot.service.storage import ensure_partitions, insert_new
 
@@ -34,48 +35,22 @@ Record = tuple[str, int | None, Any, str | None]
 
 # ---------------------------------------------------------------- rate limiting (per device, per process)
 
-class RateLimiter:
-    """Token bucket per device: a flood from one device never slows the others."""
-
-    def __init__(self, rate: float, burst: float) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[int, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def allow(self, key: int, cost: float = 1.0) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            b = self._buckets.get(key)
-            if b is None:
-                b = self._buckets[key] = [self.burst, now]
-            tokens = min(self.burst, b[0] + (now - b[1]) * self.rate)
-            b[1] = now
-            if tokens < cost:
-                b[0] = tokens
-                return False
-            b[0] = tokens - cost
-            return True
-
-    def reset(self) -> None:
-        with self._lock:
-            self._buckets.clear()
+_limiter: TokenBucket | None = None
 
 
-_limiter: RateLimiter | None = None
-
-
-def limiter() -> RateLimiter:
+def limiter() -> TokenBucket:
+    """This process's per-device token bucket (``CITYBASE_IOT_RATE_PER_S``, ``CITYBASE_IOT_RATE_BURST``)."""
     global _limiter
     if _limiter is None:
-        s = iot_settings()
-        _limiter = RateLimiter(s.rate_per_s, s.rate_burst)
+        s = get_settings()
+        _limiter = TokenBucket(s.iot_rate_per_s, s.iot_rate_burst)
     return _limiter
 
 
 def check_rate(auth: DeviceAuth) -> None:
     if not limiter().allow(auth.id):
         raise RateLimited("该设备上报过于频繁，已限流（其他设备不受影响）", code="device_rate_limited",
-                          detail={"device": auth.code, "rate_per_s": iot_settings().rate_per_s})
+                          detail={"device": auth.code, "rate_per_s": get_settings().iot_rate_per_s})
 
 
 # ---------------------------------------------------------------- parsing
@@ -107,7 +82,7 @@ def thingsboard_records(payload: Any) -> list[Record]:
 
 
 def _check_size(n: int) -> None:
-    limit = iot_settings().max_batch
+    limit = get_settings().iot_max_batch
     if n > limit:
         raise TooLarge(f"一次最多提交 {limit} 条读数，本次 {n} 条", code="batch_too_large",
                        detail={"limit": limit, "count": n})
@@ -218,10 +193,10 @@ class Batch:
 def validate(session: Session, auth: DeviceAuth, records: Iterable[Record], batch: Batch,
              now: int | None = None) -> Tally:
     spec = profile_spec(session, auth.profile_id)
-    settings = iot_settings()
+    settings = get_settings()
     now = now if now is not None else now_ms()
-    hi = now + settings.max_future_s * 1000
-    lo = now - settings.max_age_days * 86_400_000
+    hi = now + settings.iot_max_future_s * 1000
+    lo = now - settings.iot_max_age_days * 86_400_000
     res = batch.result.get(auth.id)
     if res is None:
         res = batch.result[auth.id] = Tally()
@@ -250,7 +225,7 @@ def validate(session: Session, auth: DeviceAuth, records: Iterable[Record], batc
             _reject(res, q, ts, "future_timestamp", "时间戳晚于服务器当前时间")
             continue
         elif ts < lo:
-            _reject(res, q, ts, "too_old", f"时间戳早于 {settings.max_age_days} 天前")
+            _reject(res, q, ts, "too_old", f"时间戳早于 {settings.iot_max_age_days} 天前")
             continue
         qs = quantities.get(q)
         if qs is None:
@@ -310,10 +285,6 @@ def store(session: Session, batch: Batch, now: int | None = None) -> None:
         alarms.evaluate_batch(session, new, now, batch.profiles, context)
 
 
-def _pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
 def _update_latest(session: Session, rows: list[tuple[int, str, int, float, int]]) -> None:
     latest: dict[tuple[int, str], tuple[int, float, int]] = {}
     for d, q, ts, v, f in rows:
@@ -323,7 +294,7 @@ def _update_latest(session: Session, rows: list[tuple[int, str, int, float, int]
     items = [(d, q, t, v, f) for (d, q), (t, v, f) in sorted(latest.items())]
     upsert = ("ON CONFLICT (device_id, quantity) DO UPDATE SET ts = excluded.ts, value = excluded.value, "
               "flag = excluded.flag WHERE excluded.ts > iot_latest.ts")
-    if _pg(session):
+    if is_postgres(session):
         session.connection().exec_driver_sql(
             "INSERT INTO iot_latest (device_id, quantity, ts, value, flag) SELECT * FROM unnest(%b::int4[], "
             "%b::varchar[], %b::int8[], %b::float8[], %b::int2[]) " + upsert,
@@ -335,7 +306,7 @@ def _update_latest(session: Session, rows: list[tuple[int, str, int, float, int]
 
 def _mark_dirty(session: Session, rows: list[tuple[int, str, int, float, int]]) -> None:
     hours = sorted({(r[0], r[2] - r[2] % HOUR_MS) for r in rows})
-    if _pg(session):
+    if is_postgres(session):
         session.connection().exec_driver_sql(
             "INSERT INTO iot_dirty (device_id, hour_ms) SELECT * FROM unnest(%b::int4[], %b::int8[]) "
             "ON CONFLICT DO NOTHING", tuple(list(c) for c in zip(*hours, strict=True)))
@@ -351,7 +322,7 @@ def _touch_devices(session: Session, device_ids: list[int], now: int) -> None:
     """Record last contact; a device's row is written at most every 10 s (or when it was offline)."""
     if not device_ids:
         return
-    if _pg(session):
+    if is_postgres(session):
         session.connection().exec_driver_sql(
             "UPDATE iot_device SET last_seen_ms = %s, online = true FROM unnest(%b::int4[]) AS v(id) "
             "WHERE iot_device.id = v.id AND (iot_device.last_seen_ms IS NULL OR iot_device.last_seen_ms < %s "

@@ -1,22 +1,23 @@
 """Sensor data as catalogue resources: each profile's hourly telemetry is a resource of its owner
-department (catalog module), refreshed in the lake by a job (lake module). Both neighbours are
-optional: without them these functions report what is missing instead of failing."""
+department (catalog module), refreshed in the lake by a job (lake module)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from citybase.catalog import service as catalog
+from citybase.catalog.schemas import FieldIn, ResourceIn
 from citybase.core.audit.service import record
 from citybase.core.identity.principal import Principal, authorize
+from citybase.core.time import SHANGHAI
 from citybase.iot.models import Profile
-from citybase.iot.service.common import neighbour, now_ms
+from citybase.iot.service.common import now_ms
+from citybase.lake import service as lake
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # owner department key → 部门信息资源 项 (see citybase.catalog.classes); 目 901 = 物联感知数据
 DEPT_ITEMS = {"gaj": "301", "scjgj": "302", "sthjj": "304", "cgj": "305", "mzj": "306", "wjw": "307",
               "zrzyghj": "308", "zjj": "309", "jtysj": "310", "slj": "311", "jyj": "312", "yjj": "313"}
@@ -43,11 +44,6 @@ def register_resource(session: Session, principal: Principal, profile_name: str,
                       publish: bool = False) -> dict[str, Any]:
     """Create (once) the catalogue resource for a profile's hourly telemetry; optionally publish it."""
     authorize(principal, "iot.profile")
-    catalog = neighbour("catalog", "create_resource", "publish_direct")
-    if catalog is None:
-        return {"catalog": False, "resource_code": None, "message": "数据目录模块尚未就绪，未登记资源"}
-    from citybase.catalog.schemas import FieldIn, ResourceIn
-
     p = session.execute(select(Profile).where(Profile.name == profile_name)).scalar_one()
     if p.resource_code is None:
         quantities = __import__("json").loads(p.quantities)
@@ -95,9 +91,6 @@ def hourly_table(session: Session, profile_id: int, since_ms: int, until_ms: int
 def export_hourly(session: Session, principal: Principal, profile_name: str, days: int = 7) -> dict[str, Any]:
     """Replace the resource's lake data with the last ``days`` of hourly aggregates."""
     authorize(principal, "iot.profile")
-    lake = neighbour("lake", "ingest_table")
-    if lake is None:
-        return {"lake": False, "rows": 0, "message": "数据湖模块尚未就绪，未导出"}
     p = session.execute(select(Profile).where(Profile.name == profile_name)).scalar_one()
     if p.resource_code is None:
         return {"lake": True, "rows": 0, "message": "该档案尚未登记为目录资源"}

@@ -13,8 +13,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from citybase.core.errors import BadInput
-from citybase.db import get_engine
+from citybase.db import get_engine, is_postgres
 from citybase.iot.service.common import lake_root, now_ms
+from citybase.lake import duck
 
 HOUR_MS = 3_600_000
 MINUTE_MS = 60_000
@@ -22,10 +23,6 @@ DAY_MS = 86_400_000
 TZ_OFFSET_MS = 8 * HOUR_MS  # day roll-ups follow the Asia/Shanghai calendar day (no DST)
 GRAINS = {"minute": MINUTE_MS, "hour": HOUR_MS, "day": DAY_MS}
 AGGS = ("avg", "min", "max", "count", "last", "sum")
-
-
-def is_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 # ---------------------------------------------------------------- partitions
@@ -48,7 +45,7 @@ def _partition_name(d: datetime) -> str:
 
 
 def existing_partitions(session: Session) -> list[str]:
-    if not is_pg(session):
+    if not is_postgres(session):
         return []
     return list(session.execute(text(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -60,7 +57,7 @@ def ensure_partitions(session: Session, stamps: set[int] | list[int]) -> None:
 
     Partitions are created on a separate autocommitted connection before the caller's transaction
     touches ``iot_reading`` (creating a partition locks the parent exclusively)."""
-    if not stamps or not is_pg(session):
+    if not stamps or not is_postgres(session):
         return
     url = str(session.get_bind().url)
     known = _known.get(url)
@@ -103,7 +100,7 @@ def insert_readings(session: Session, rows: list[tuple[int, str, int, float, int
     raw = session.connection().connection
     cur = raw.cursor()
     try:
-        if is_pg(session):
+        if is_postgres(session):
             d, q, t, v, f = (list(c) for c in zip(*rows, strict=True))
             cur.execute("INSERT INTO iot_reading (device_id, quantity, ts, value, flag) "
                         "SELECT * FROM unnest(%b::int4[], %b::varchar[], %b::int8[], %b::float8[], %b::int2[]) "
@@ -127,7 +124,7 @@ def insert_new(session: Session, rows: list[tuple[int, str, int, float, int]]) -
     cur = raw.cursor()
     keys: list[tuple] = []
     try:
-        if is_pg(session):
+        if is_postgres(session):
             d, q, t, v, f = (list(c) for c in zip(*rows, strict=True))
             cur.execute("INSERT INTO iot_reading (device_id, quantity, ts, value, flag) "
                         "SELECT * FROM unnest(%b::int4[], %b::varchar[], %b::int8[], %b::float8[], %b::int2[]) "
@@ -346,9 +343,7 @@ def raw_readings(session: Session, device_id: int, quantity: str, start_ms: int,
     ).scalars().all()
     files = [f for f in files if Path(f).exists()]
     if files:
-        import duckdb
-
-        con = duckdb.connect()
+        con = duck.connect(macros=False)
         try:
             archived = con.execute(
                 "SELECT ts, value, flag FROM read_parquet(?) WHERE device_id = ? AND quantity = ? "
@@ -455,7 +450,7 @@ def archive_expired(session: Session, now: int | None = None) -> list[dict[str, 
 
 def drop_empty_partitions(session: Session, now: int | None = None) -> list[str]:
     """Drop PostgreSQL partitions entirely in the past that archiving has emptied."""
-    if not is_pg(session):
+    if not is_postgres(session):
         return []
     now = now if now is not None else now_ms()
     current = _month_start(now)
@@ -491,7 +486,7 @@ def insert_rollups(session: Session, rows: list[tuple]) -> None:
     raw = session.connection().connection
     cur = raw.cursor()
     try:
-        if is_pg(session):
+        if is_postgres(session):
             for i in range(0, len(rows), 100_000):
                 cols = [list(c) for c in zip(*rows[i:i + 100_000], strict=True)]
                 cur.execute("INSERT INTO iot_rollup (device_id, quantity, grain, bucket, n, total, vmin, vmax, vlast, "

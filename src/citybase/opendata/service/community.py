@@ -11,7 +11,7 @@ from citybase.core.audit import service as audit
 from citybase.core.errors import BadInput, Conflict, IllegalTransition, NotFound, PermissionDenied
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal, authorize
-from citybase.db import utcnow
+from citybase.core.time import utcnow
 from citybase.opendata.models import Application, Comment, Demand, Rating
 from citybase.opendata.service.public import CONDITIONAL, get_listed
 

@@ -27,7 +27,10 @@ from sqlalchemy.orm import Session
 from citybase.catalog.schemas import FieldOut, ResourceOut
 from citybase.config import get_settings
 from citybase.core.errors import BadInput, NotFound
+from citybase.lake import duck
 from citybase.lake import service as lake
+from citybase.standards.masking import field_mask_kind
+from citybase.standards.sql import quote_ident
 
 MAX_LIMIT = 32000
 DEFAULT_LIMIT = 100
@@ -80,23 +83,19 @@ def store_dir() -> Path:
     return d
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def public_columns(res: ResourceOut, present: list[str]) -> list[Column]:
     from citybase.opendata.service.public import public_fields
 
     cols = []
     for f in public_fields(res):
         if f.name in present:
-            cols.append(Column(f.name, f.label, f.data_type, masked=f.grading == "L2"))
+            cols.append(Column(f.name, f.label, f.data_type, masked=field_mask_kind(f, public=True) is not None))
     return cols
 
 
 def _mask_expr(f: FieldOut) -> str:
-    kind = lake.field_mask_kind(f) or "generic"
-    return f"cb_mask_value('{kind}', {_q(f.name)})"
+    kind = field_mask_kind(f, public=True) or "generic"
+    return f"cb_mask_value('{kind}', {quote_ident(f.name)})"
 
 
 def _lock_for(key: str) -> threading.Lock:
@@ -136,7 +135,7 @@ def build_store(session: Session, res: ResourceOut, *, indexes: bool = True) -> 
 
 
 def open_store(code: str, version: int, path: Path, cols: list[Column]) -> Store:
-    con = duckdb.connect(str(path), read_only=True)
+    con = duck.connect(macros=False, database=str(path), read_only=True)
     rows = int(con.execute("SELECT count(*) FROM t").fetchone()[0])
     counted = {}
     if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta'").fetchone()[0]:
@@ -160,25 +159,25 @@ def _build(res: ResourceOut, glob: str, cols: list[Column], path: Path, *, index
         con.execute(f"ATTACH '{tmp}' AS ds")
         exprs = ["row_number() OVER () AS _id"]
         for c in cols:
-            expr = _mask_expr(fields[c.name]) if c.masked else _q(c.name)
-            exprs.append(f"{expr} AS {_q(c.name)}")
+            expr = _mask_expr(fields[c.name]) if c.masked else quote_ident(c.name)
+            exprs.append(f"{expr} AS {quote_ident(c.name)}")
         glob_lit = "'" + glob.replace("'", "''") + "'"
         con.execute(f"CREATE TABLE ds.t AS SELECT * FROM (SELECT {', '.join(exprs)} FROM read_parquet({glob_lit})) "
                     "ORDER BY _id")
         con.execute("CREATE TABLE ds.meta (col VARCHAR, ndv BIGINT, count_table VARCHAR, indexed BOOLEAN)")
         if indexes:
             con.execute("CREATE UNIQUE INDEX t__id ON ds.t(_id)")
-            ndvs = con.execute("SELECT " + ", ".join(f"approx_count_distinct({_q(c.name)})" for c in cols)
+            ndvs = con.execute("SELECT " + ", ".join(f"approx_count_distinct({quote_ident(c.name)})" for c in cols)
                                + " FROM ds.t").fetchone() if cols else ()
             for i, (c, ndv) in enumerate(zip(cols, ndvs, strict=True)):
                 table = ""
                 if ndv <= COUNT_TABLE_MAX_NDV:
                     table = f"c_{i}"
-                    con.execute(f"CREATE TABLE ds.{table} AS SELECT {_q(c.name)} AS v, count(*) AS n FROM ds.t "
+                    con.execute(f"CREATE TABLE ds.{table} AS SELECT {quote_ident(c.name)} AS v, count(*) AS n FROM ds.t "
                                 f"GROUP BY 1 ORDER BY 1")
                 indexed = ndv >= INDEX_MIN_NDV
                 if indexed:
-                    con.execute(f"CREATE INDEX t_c{i} ON ds.t({_q(c.name)})")
+                    con.execute(f"CREATE INDEX t_c{i} ON ds.t({quote_ident(c.name)})")
                 con.execute("INSERT INTO ds.meta VALUES (?, ?, ?, ?)", [c.name, int(ndv), table, indexed])
         con.execute("DETACH ds")
     finally:
@@ -291,7 +290,7 @@ def parse_sort(store: Store, sort: Any) -> str:
         if not m or m.group(1) not in names:
             raise BadInput(f"无法排序：“{piece.strip()[:60]}”不是“字段 [asc|desc]”或字段不存在", code="bad_sort",
                            detail={"sort": sort[:200]})
-        parts.append(f"{_q(m.group(1))} {(m.group(2) or 'asc').upper()}")
+        parts.append(f"{quote_ident(m.group(1))} {(m.group(2) or 'asc').upper()}")
     if "_id" not in {p.split()[0].strip('"') for p in parts}:
         parts.append("_id")
     return ", ".join(parts)
@@ -334,16 +333,16 @@ def search(store: Store, *, q: Any = None, filters: Any = None, fields: Any = No
             conv = [_convert(col, v) for v in values]
             if len(conv) == 1:
                 if conv[0] is None:
-                    where.append(f"{_q(col.name)} IS NULL")
+                    where.append(f"{quote_ident(col.name)} IS NULL")
                 else:
-                    where.append(f"{_q(col.name)} = {_literal(conv[0])}")
+                    where.append(f"{quote_ident(col.name)} = {_literal(conv[0])}")
                     if len(filters) == 1:
                         single = (col.name, _literal(conv[0]))
             else:
                 vals = [_literal(v) for v in conv if v is not None]
-                ors = [f"{_q(col.name)} IN ({', '.join(vals)})"] if vals else []
+                ors = [f"{quote_ident(col.name)} IN ({', '.join(vals)})"] if vals else []
                 if any(v is None for v in conv):
-                    ors.append(f"{_q(col.name)} IS NULL")
+                    ors.append(f"{quote_ident(col.name)} IS NULL")
                 where.append("(" + " OR ".join(ors) + ")")
     if q not in (None, ""):
         items: list[tuple[list[Column], str]]
@@ -364,7 +363,7 @@ def search(store: Store, *, q: Any = None, filters: Any = None, fields: Any = No
                 raise BadInput("检索词过长（最多 200 字）", code="query_too_long")
             if not text:
                 continue
-            ors = [f"CAST({_q(c.name)} AS VARCHAR) ILIKE ? ESCAPE '\\'" for c in cols]
+            ors = [f"CAST({quote_ident(c.name)} AS VARCHAR) ILIKE ? ESCAPE '\\'" for c in cols]
             esc = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             where.append("(" + " OR ".join(ors) + ")")
             params.extend([f"%{esc}%"] * len(ors))
@@ -377,7 +376,7 @@ def search(store: Store, *, q: Any = None, filters: Any = None, fields: Any = No
         # Beyond a few hundred matches the scan is cheaper (matches ≈ evenly spread), so the index is
         # used only for rare values — whatever their share of the table.
         cur.execute(f"SET index_scan_percentage = 0; SET index_scan_max_count = {INDEX_SCAN_MAX}")
-        select_list = ", ".join(_q(n) for n in names)
+        select_list = ", ".join(quote_ident(n) for n in names)
         order_sql = "" if order == "_id" else f" ORDER BY {order}"  # the table is stored in _id order
         rows = cur.execute(f"SELECT {select_list} FROM t{cond}{order_sql} LIMIT {lim} OFFSET {off}",
                            params).fetchall() if lim else []

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import secrets
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from citybase.config import get_settings
 from citybase.core import ratelimit
 from citybase.core.audit import service as audit
 from citybase.core.errors import BadInput, NotAuthenticated
 from citybase.core.identity.principal import Principal, authorize
-from citybase.db import utcnow
+from citybase.core.time import utcnow
 from citybase.opendata.models import Developer
 
 KEY_PREFIX = "cbod_"
-DEFAULT_KEY_LIMIT = int(os.environ.get("CITYBASE_OPENDATA_KEY_RPM", "600"))
-ANON_IP_LIMIT = int(os.environ.get("CITYBASE_OPENDATA_IP_RPM", "120"))
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}$")
 
 
@@ -38,7 +36,7 @@ def register(session: Session, principal: Principal, name: str, email: str, purp
         raise BadInput("请填写有效的电子邮箱", code="bad_email")
     key = KEY_PREFIX + secrets.token_urlsafe(24)
     row = Developer(name=name, email=email, purpose=(purpose or "").strip()[:500], key_prefix=key[:12],
-                    key_hash=_hash(key), rate_limit=DEFAULT_KEY_LIMIT, active=True, calls=0, created_at=utcnow())
+                    key_hash=_hash(key), rate_limit=get_settings().opendata_key_rpm, active=True, calls=0, created_at=utcnow())
     session.add(row)
     session.flush()
     audit.record(session, principal, "opendata.developer_register", "opendata_developer", str(row.id),
@@ -62,7 +60,7 @@ def quota(developer: Developer | None, ip: str) -> ratelimit.Quota:
     """One call counted: per key when a key is given (the key's own limit), else per IP."""
     if developer is not None:
         return ratelimit.hit(f"opendata:key:{developer.id}", developer.rate_limit)
-    return ratelimit.hit(f"opendata:ip:{ip}", ANON_IP_LIMIT)
+    return ratelimit.hit(f"opendata:ip:{ip}", get_settings().opendata_ip_rpm)
 
 
 def list_developers(session: Session) -> list[Developer]:

@@ -15,9 +15,10 @@ from typing import Any
 
 from citybase.catalog.schemas import ResourceOut
 from citybase.core.errors import BadInput
-from citybase.opendata.service.datastore import Store, _json_value, _q
+from citybase.opendata.service.datastore import Store, _json_value
 from citybase.opendata.service.packages import FORMATS
 from citybase.opendata.service.public import withheld_fields
+from citybase.standards.sql import quote_ident
 
 BATCH = 50_000
 XLSX_MAX_ROWS = 1_048_575
@@ -36,7 +37,7 @@ def _names(store: Store) -> list[str]:
 def _batches(store: Store) -> Iterator[list[tuple]]:
     cur = store.con.cursor()
     try:
-        cur.execute(f"SELECT {', '.join(_q(n) for n in _names(store))} FROM t ORDER BY _id")
+        cur.execute(f"SELECT {', '.join(quote_ident(n) for n in _names(store))} FROM t ORDER BY _id")
         while True:
             rows = cur.fetchmany(BATCH)
             if not rows:
@@ -78,7 +79,7 @@ def write_parquet(store: Store, path: Path) -> None:
     cur = store.con.cursor()
     try:
         lit = "'" + str(path).replace("'", "''") + "'"
-        cur.execute(f"COPY (SELECT {', '.join(_q(n) for n in _names(store))} FROM t ORDER BY _id) TO {lit} "
+        cur.execute(f"COPY (SELECT {', '.join(quote_ident(n) for n in _names(store))} FROM t ORDER BY _id) TO {lit} "
                     "(FORMAT PARQUET, COMPRESSION ZSTD)")
     finally:
         cur.close()

@@ -6,17 +6,15 @@ import hashlib
 from collections import Counter
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from citybase.db import utcnow
+from citybase.core.time import SHANGHAI, utcnow
 from citybase.opendata.models import DownloadLog, Usage
 
 KINDS = ("view", "download", "api")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _today() -> str:
