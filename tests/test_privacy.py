@@ -1,5 +1,5 @@
 """One masking policy: every field of the demo catalogue, served by every path that shows stored rows
-(the lake's samples, shared data, open data), is masked by the same rule to the same value —
+(the lake's samples, shared data, open data, quality reports' sample rows), is masked by the same rule to the same value —
 the one ``standards.masking.field_mask_kind`` decides."""
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from citybase.standards.masking import field_mask_kind, mask_value
 ROWS = 40
 
 
-def _raw(version: Any) -> list[dict[str, Any]]:
+def _raw(version: Any, limit: int = ROWS) -> list[dict[str, Any]]:
     """The first rows of a stored version, straight from its Parquet files, in stored order."""
     from citybase.lake import service as lake
 
     files = sorted(glob.glob(lake.parquet_glob(version)))
     out: list[dict[str, Any]] = []
     for f in files:
-        out += pq.read_table(f).slice(0, ROWS - len(out)).to_pylist()
-        if len(out) >= ROWS:
+        out += pq.read_table(f).slice(0, limit - len(out)).to_pylist()
+        if len(out) >= limit:
             break
     return out
 
@@ -43,12 +43,13 @@ def test_every_field_is_masked_alike_on_every_serving_path(city):
     from citybase.lake import demo as lake_demo
     from citybase.lake import service as lake
     from citybase.opendata.service import datastore, public
+    from citybase.quality import service as quality
 
     catalog_demo.load()
     lake_demo.load()
     with session_scope() as s:  # the enterprise register open to the public too: names, addresses, L2 fields
         s.execute(update(Resource).where(Resource.code == lake_demo.ENTERPRISES).values(open_type="无条件开放"))
-    checked = {"lake": 0, "exchange": 0, "opendata": 0}
+    checked = {"lake": 0, "exchange": 0, "opendata": 0, "quality": 0}
     masked_kinds: set[str] = set()
     with make_session() as s:
         codes = lake.resources_with_data(s)
@@ -91,6 +92,16 @@ def test_every_field_is_masked_alike_on_every_serving_path(city):
                         assert rec[f.name] == _expected(kind, row[f.name]), (code, f.name)
                         checked["opendata"] += 1
                 assert not {f.name for f in public.withheld_fields(res)} & set(records[0])
+            # 4. quality reports: the failing rows' samples (row numbers from 1, in stored order)
+            report = quality.latest_report(s, code)
+            every = _raw(version, limit=version.row_count)
+            for result in report.results if report else []:
+                for sample in result["result"].get("partial_unexpected_rows", []):
+                    row = every[sample["row"] - 1]
+                    for f in masked:
+                        if f.name in sample["values"]:
+                            assert sample["values"][f.name] == _expected(kinds[f.name], row[f.name]), (code, f.name)
+                            checked["quality"] += 1
     assert min(checked.values()) > 0, checked
     assert {"cn_id_card", "mobile", "name"} <= masked_kinds, masked_kinds
 

@@ -124,8 +124,9 @@ def manager() -> pluggy.PluginManager:
     return _manager
 
 
-def relay() -> Any:
-    """The hook relay: ``relay().nav_items()`` calls every implementation and lists their results."""
+def relay() -> pluggy.HookRelay:
+    """The hook relay: ``relay().nav_items()`` calls every implementation and lists their results
+    (last registered module first, as pluggy calls them)."""
     return manager().hook
 
 

@@ -25,7 +25,6 @@ def register(app: typer.Typer) -> None:
     @friendly
     def deliver() -> None:
         """立即交付所有待交付的属地回流版本。"""
-        import citybase.quality  # noqa: F401 - delivered copies are evaluated like any version
         from citybase.exchange.service import run_deliveries
 
         done = run_deliveries()

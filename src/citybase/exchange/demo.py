@@ -30,7 +30,6 @@ def _who(org: str, role: str = "data_officer") -> Principal:
 
 
 def load(console: Any = None) -> None:
-    import citybase.quality  # noqa: F401 - delivered copies are evaluated like any version
     from citybase.catalog import service as catalog
     from citybase.exchange import service
     from citybase.exchange.schemas import ApproveIn, RejectIn, RequestIn, SubscribeIn

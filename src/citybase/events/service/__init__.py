@@ -150,7 +150,6 @@ from citybase.events.service.states import (
     VERIFYING,
     WORKDAY_HOURS,
     is_open,
-    log,
     mask_name,
     mask_phone,
     status_label,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from citybase.core.errors import (
 from citybase.core.time import utcnow
 from citybase.events import classifier
 from citybase.events.models import WorkOrder
-from citybase.events.service.states import DUPLICATE_HOURS, DUPLICATE_RADIUS_M, MERGED, REJECTED, log
+from citybase.events.service.states import DUPLICATE_HOURS, DUPLICATE_RADIUS_M, MERGED, REJECTED
 from citybase.grid import service as grid
 from citybase.grid.schemas import GridHit
 from citybase.reference import divisions
@@ -34,6 +35,8 @@ class Place:
     label: str = ""
     lon: float | None = None  # set when the place was found from an address
     lat: float | None = None
+
+log = logging.getLogger("citybase.events.service")
 
 
 def locate(session: Session, lon: float | None, lat: float | None, address: str | None = None,

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-
 from citybase.standards.masking import mask_value
-
-log = logging.getLogger(__name__)
-
 
 RECEIVED, REJECTED, MERGED, ANSWERED = "received", "rejected", "merged", "answered"
 TRIAGED, DISPATCHED, SIGNED, IN_PROGRESS = "triaged", "dispatched", "signed", "in_progress"
