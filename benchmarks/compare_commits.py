@@ -6,7 +6,8 @@ apart differ more than most changes do).
 BASELINE_REV is checked out as a git worktree beside this one (``git worktree add``, removed after),
 sharing this checkout's virtualenv and node_modules. Each round runs every benchmark on both commits,
 in ABBA order across rounds (baseline first in odd rounds, this tree first in even ones). Each run
-writes its own tree's ``benchmarks/results/*.json``; the figure compared is read from there. Writes
+writes its own tree's ``benchmarks/results/*.json``; the figure compared is read from there (this
+tree's result files are put back afterwards: these short runs do not replace the full ones). Writes
 ``benchmarks/results/compare_commits.json`` with every run, the medians and the ratio this tree /
 baseline (above 1 is faster for throughputs).
 """
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _intake(results: dict) -> float:
     rows = [r for r in results["results"] if r["backend"] == "postgres" and r.get("concurrency") == 64]
-    return float(statistics.median(r["rps"] for r in rows))
+    return float(statistics.median(r["intake_rps_median"] for r in rows))
 
 
 def _ingest(results: dict) -> float:
@@ -75,6 +76,8 @@ def main() -> int:
     other = Path(tempfile.mkdtemp(prefix="cb-baseline-")) / "tree"
     subprocess.run(["git", "worktree", "add", "--detach", str(other), base_rev], cwd=ROOT, check=True,
                    capture_output=True)
+    results_dir = ROOT / "benchmarks" / "results"
+    kept = {f: (results_dir / f).read_bytes() for _s, _a, f, _g, _w in BENCHES.values() if (results_dir / f).exists()}
     try:
         if (ROOT / "node_modules").exists():
             (other / "node_modules").symlink_to(ROOT / "node_modules")
@@ -101,6 +104,8 @@ def main() -> int:
                                    "benchmarks": summary}, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"wrote {out}")
     finally:
+        for name, content in kept.items():  # the short runs here do not replace the full benchmarks' figures
+            (results_dir / name).write_bytes(content)
         subprocess.run(["git", "worktree", "remove", "--force", str(other)], cwd=ROOT, capture_output=True)
         shutil.rmtree(other.parent, ignore_errors=True)
     return 0
