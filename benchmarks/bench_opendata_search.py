@@ -86,7 +86,7 @@ def main() -> None:
                 for f in d.fields:
                     res.fields.append(FieldRow(position=f.position, name=f.name, label=f.label, data_type=f.data_type,
                                                element=f.element, grading=f.grading, nullable=f.nullable,
-                                               is_key=f.is_key, enum_values="[]"))
+                                               is_key=f.is_key, enum_values=[]))
                 res.search_terms = service._search_terms(res, d.fields, service._provider_names(s, d.provider_code))
                 s.add(res)
         print(f"  已登记 {min(args.resources, start + 1000)} / {args.resources}", file=sys.stderr)

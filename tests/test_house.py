@@ -131,3 +131,46 @@ def test_each_listener_hears_of_a_new_version_once(city):
     assert [m for m, _ in hooks.implementations("lake_version_committed")] == ["quality", "baselib", "exchange"]
     assert [m for m, _ in hooks.implementations("catalog_resource_panels")] == ["lake", "exchange"]
     assert [m for m, _ in hooks.implementations("warm_up")] == ["events"]
+
+
+# TEXT columns that hold JSON on purpose (everything else JSON is the one JSON type, sqlalchemy.JSON):
+TEXT_JSON_ON_PURPOSE = {
+    ("audit_entry", "detail"),  # the canonical JSON exactly as hashed into the chain
+    ("grid_cell", "geometry"),  # GeoJSON served as stored text
+    ("iot_rule_state", "prev"),  # written and read in bulk with driver-level SQL on every ingest batch
+}
+
+
+def test_json_is_stored_in_the_one_json_type(city):
+    """Every column holding JSON is a sqlalchemy.JSON column, checked on real demo rows: no TEXT
+    column outside the named exceptions holds a JSON array or object."""
+    from sqlalchemy import JSON, Text, select
+
+    from citybase.catalog import demo as catalog_demo
+    from citybase.db import Base, make_session
+    from citybase.exchange import demo as exchange_demo
+    from citybase.lake import demo as lake_demo
+    from citybase.modules import rooms
+
+    rooms("models")
+    catalog_demo.load()
+    lake_demo.load()
+    exchange_demo.load()
+    json_types = {type(c.type) for t in Base.metadata.tables.values() for c in t.columns
+                  if isinstance(c.type, JSON)}
+    assert json_types == {JSON}
+    found = set()
+    with make_session() as s:
+        for table in Base.metadata.tables.values():
+            for col in table.columns:
+                if not isinstance(col.type, Text) or (table.name, col.name) in TEXT_JSON_ON_PURPOSE:
+                    continue
+                for (value,) in s.execute(select(col).where(col.is_not(None)).limit(50)):
+                    text = (value or "").strip()
+                    if text[:1] in "[{":
+                        try:
+                            json.loads(text)
+                        except ValueError:
+                            continue
+                        found.add((table.name, col.name))
+    assert found == set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,13 +86,18 @@ def get_engine() -> Engine:
             # as many pooled connections as the web thread pool has threads: an overflow connection
             # is opened and closed per checkout, and opening one runs the PRAGMAs below
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
-                                   pool_size=20, max_overflow=20)
+                                   pool_size=20, max_overflow=20, json_serializer=json_text)
             _sqlite_setup(engine)
         else:
-            engine = create_engine(url, pool_size=10, max_overflow=20)
+            engine = create_engine(url, pool_size=10, max_overflow=20, json_serializer=json_text)
         _ping_when_idle(engine)
         _ENGINES[url] = engine
     return engine
+
+
+def json_text(value: Any) -> str:
+    """How JSON columns are written: readable Chinese, compact, and dates/decimals as text."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
 # A pooled connection that has been idle this long is pinged before use (see _ping_when_idle).
@@ -256,3 +262,27 @@ def migrate() -> None:
     from alembic import command
 
     command.upgrade(alembic_config(), "heads")
+
+
+def text_columns_to_json(columns: dict[str, dict[str, str | None]], *, back: bool = False) -> None:
+    """For a migration: turn TEXT columns holding JSON into the platform's one JSON type (``sqlalchemy.JSON``).
+
+    ``columns`` maps table → {column: the JSON an empty or missing value becomes ("[]" or "{}"; None
+    for a nullable column, where they become NULL).
+    PostgreSQL gets ``json`` columns (any column default is dropped and set again as JSON); SQLite
+    needs nothing, its JSON is TEXT. ``back=True`` undoes it."""
+    from alembic import op
+
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table, cols in columns.items():
+        for col, empty in cols.items():
+            default = op.get_bind().execute(text(
+                "SELECT column_default FROM information_schema.columns WHERE table_name = :t AND column_name = :c"),
+                {"t": table, "c": col}).scalar()
+            value = f"NULLIF(\"{col}\", '')" if empty is None else f"COALESCE(NULLIF(\"{col}\", ''), '{empty}')"
+            kind, using = ("text", f'"{col}"::text') if back else ("json", f"{value}::json")
+            op.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{col}" DROP DEFAULT')
+            op.execute(f'ALTER TABLE "{table}" ALTER COLUMN "{col}" TYPE {kind} USING {using}')
+            if default is not None and empty is not None:
+                op.execute(f"ALTER TABLE \"{table}\" ALTER COLUMN \"{col}\" SET DEFAULT '{empty}'::{kind}")

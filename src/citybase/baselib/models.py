@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citybase.core.time import utcnow
@@ -19,7 +19,7 @@ class BaselibSource(Base):
     library: Mapped[str] = mapped_column(String(20), index=True)
     resource_code: Mapped[str] = mapped_column(String(64), index=True)
     key_field: Mapped[str] = mapped_column(String(64))
-    attr_map: Mapped[str] = mapped_column(Text)  # JSON {library attr: source column or "=literal"}
+    attr_map: Mapped[dict] = mapped_column(JSON)  # {library attr: source column or "=literal"}
     priority: Mapped[int] = mapped_column(Integer, default=50)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -49,8 +49,8 @@ class BaselibBuild(Base):
     row_count: Mapped[int] = mapped_column(Integer, default=0)
     rejected_keys: Mapped[int] = mapped_column(Integer, default=0)
     lake_version: Mapped[int | None] = mapped_column(Integer)
-    sources: Mapped[str] = mapped_column(Text)  # JSON [{resource, version, rows, priority}]
-    winners: Mapped[str] = mapped_column(Text)  # JSON {attr: {resource: count}}
-    coverage: Mapped[str] = mapped_column(Text)  # JSON {attr: {present, valid, share}}
-    conflicts: Mapped[str] = mapped_column(Text)  # JSON {attr: count of keys where sources disagree}
+    sources: Mapped[list] = mapped_column(JSON)  # [{resource, version, rows, priority}]
+    winners: Mapped[dict] = mapped_column(JSON)  # {attr: {resource: count}}
+    coverage: Mapped[dict] = mapped_column(JSON)  # {attr: {present, valid, share}}
+    conflicts: Mapped[dict] = mapped_column(JSON)  # {attr: count of keys where sources disagree}
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)

@@ -89,7 +89,7 @@ def ensure_library(session: Session, principal: Principal, key: str) -> BaselibS
 def _source_out(session: Session, row: BaselibSource) -> SourceOut:
     res = catalog.find_resource(session, row.resource_code)
     return SourceOut(id=row.id, library=row.library, resource_code=row.resource_code, key_field=row.key_field,
-                     attr_map=json.loads(row.attr_map), priority=row.priority, active=row.active,
+                     attr_map=dict(row.attr_map), priority=row.priority, active=row.active,
                      resource_name=res.name if res else "（资源不存在）")
 
 
@@ -121,7 +121,7 @@ def set_source(session: Session, principal: Principal, key: str, data: SourceIn)
     if row is None:
         row = BaselibSource(library=key, resource_code=data.resource_code, active=True)
         session.add(row)
-    row.key_field, row.attr_map, row.priority = data.key_field, json.dumps(data.attr_map, ensure_ascii=False), data.priority
+    row.key_field, row.attr_map, row.priority = data.key_field, dict(data.attr_map), data.priority
     row.updated_at = utcnow()
     session.flush()
     _mark_stale(session, key, f"数据源配置变更：{res.name}")
@@ -243,7 +243,7 @@ def build(session: Session, principal: Principal, key: str, reason: str = "手�
             used.append({"resource": src.resource_code, "version": None, "rows": 0, "priority": src.priority,
                          "note": "尚无数据"})
             continue
-        amap = json.loads(src.attr_map)
+        amap = dict(src.attr_map)
         cols = [f"{_key_expr(lib, quote_ident(src.key_field))} AS _k"]
         for a in lib.attrs:
             target = amap.get(a.name)
@@ -302,8 +302,7 @@ def build(session: Session, principal: Principal, key: str, reason: str = "手�
         lake_version = v.number
     row = BaselibBuild(library=key, number=number, built_at=utcnow(), built_by=principal.actor, reason=reason[:200],
                        row_count=total, rejected_keys=rejected, lake_version=lake_version,
-                       sources=json.dumps(used, ensure_ascii=False), winners=json.dumps(winners, ensure_ascii=False),
-                       coverage=json.dumps(coverage, ensure_ascii=False), conflicts=json.dumps(conflicts),
+                       sources=used, winners=winners, coverage=coverage, conflicts=conflicts,
                        duration_ms=int((time.monotonic() - started) * 1000))
     session.add(row)
     state.last_build, state.stale, state.stale_reason, state.stale_since = number, False, "", None
@@ -328,8 +327,8 @@ def _prune_provenance(out_dir: Path, newest: int) -> None:
 def _build_out(row: BaselibBuild) -> BuildOut:
     return BuildOut(library=row.library, number=row.number, built_at=row.built_at, built_by=row.built_by,
                     reason=row.reason, row_count=row.row_count, rejected_keys=row.rejected_keys,
-                    lake_version=row.lake_version, sources=json.loads(row.sources), winners=json.loads(row.winners),
-                    coverage=json.loads(row.coverage), conflicts=json.loads(row.conflicts),
+                    lake_version=row.lake_version, sources=list(row.sources), winners=dict(row.winners),
+                    coverage=dict(row.coverage), conflicts=dict(row.conflicts),
                     duration_ms=row.duration_ms)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from citybase.core.time import utcnow
@@ -33,8 +33,8 @@ class Resource(Base):
     open_condition: Mapped[str] = mapped_column(Text, default="")
     update_cycle: Mapped[str] = mapped_column(String(10))
     publish_date: Mapped[date | None] = mapped_column(Date)
-    related_codes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
-    keywords: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    related_codes: Mapped[list] = mapped_column(JSON, default=list)
+    keywords: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(12), index=True, default="draft")
     review_comment: Mapped[str] = mapped_column(Text, default="")
     created_by: Mapped[str] = mapped_column(String(120), default="")
@@ -45,7 +45,7 @@ class Resource(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     rev: Mapped[int] = mapped_column(BIG, index=True, default=0)  # search index revision
-    search_terms: Mapped[str] = mapped_column(Text, default="{}")  # JSON: precomputed search terms
+    search_terms: Mapped[dict] = mapped_column(JSON, default=dict)  # precomputed search terms
 
     fields: Mapped[list[Field]] = relationship(back_populates="resource", cascade="all, delete-orphan",
                                                order_by="Field.position")
@@ -65,7 +65,7 @@ class Field(Base):
     grading: Mapped[str] = mapped_column(String(2))
     nullable: Mapped[bool] = mapped_column(Boolean, default=True)
     is_key: Mapped[bool] = mapped_column(Boolean, default=False)
-    enum_values: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    enum_values: Mapped[list] = mapped_column(JSON, default=list)
 
     resource: Mapped[Resource] = relationship(back_populates="fields")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citybase.core.time import utcnow
@@ -24,9 +24,9 @@ class ShareRequest(Base):
     provider_code: Mapped[str] = mapped_column(String(40), index=True)
     consumer_code: Mapped[str] = mapped_column(String(40), index=True)
     requested_by: Mapped[str] = mapped_column(String(120))
-    fields: Mapped[str] = mapped_column(Text, default="[]")
-    clear_fields: Mapped[str] = mapped_column(Text, default="[]")
-    row_filter: Mapped[str] = mapped_column(Text, default="[]")
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    clear_fields: Mapped[list] = mapped_column(JSON, default=list)
+    row_filter: Mapped[list] = mapped_column(JSON, default=list)
     purpose: Mapped[str] = mapped_column(Text, default="")
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     period_days: Mapped[int] = mapped_column(Integer, default=365)
@@ -49,9 +49,9 @@ class ShareGrant(Base):
     provider_code: Mapped[str] = mapped_column(String(40), index=True)
     consumer_code: Mapped[str] = mapped_column(String(40), index=True)
     request_id: Mapped[int | None] = mapped_column(Integer)
-    fields: Mapped[str] = mapped_column(Text, default="[]")
-    clear_fields: Mapped[str] = mapped_column(Text, default="[]")
-    row_filter: Mapped[str] = mapped_column(Text, default="[]")
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    clear_fields: Mapped[list] = mapped_column(JSON, default=list)
+    row_filter: Mapped[list] = mapped_column(JSON, default=list)
     purpose: Mapped[str] = mapped_column(Text, default="")
     legal_basis: Mapped[str] = mapped_column(Text, default="")
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -78,8 +78,8 @@ class ShareAccess(Base):
     grant_id: Mapped[int | None] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer)
-    fields: Mapped[str] = mapped_column(Text, default="[]")
-    clear_fields: Mapped[str] = mapped_column(Text, default="[]")
+    fields: Mapped[list] = mapped_column(JSON, default=list)
+    clear_fields: Mapped[list] = mapped_column(JSON, default=list)
     row_count: Mapped[int] = mapped_column(BIG, default=0)
     purpose: Mapped[str] = mapped_column(Text, default="")
     audit_seq: Mapped[int | None] = mapped_column(BIG)

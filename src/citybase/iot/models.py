@@ -8,8 +8,20 @@ to compare on both backends and trivially partitioned by range.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citybase.core.time import utcnow
@@ -27,8 +39,8 @@ class Profile(Base):
     device_type: Mapped[str] = mapped_column(String(60))
     component_class: Mapped[str] = mapped_column(String(8), default="")
     org_code: Mapped[str] = mapped_column(ForeignKey("organisation.code"), index=True)
-    quantities: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of {key,label,unit,min,max}
-    rules: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of rule dicts
+    quantities: Mapped[list] = mapped_column(JSON, default=list)  # [{key,label,unit,min,max}]
+    rules: Mapped[list] = mapped_column(JSON, default=list)  # rule dicts
     interval_s: Mapped[int] = mapped_column(Integer, default=300)
     raw_retention_days: Mapped[int] = mapped_column(Integer, default=90)
     agg_retention_days: Mapped[int] = mapped_column(Integer, default=1825)
@@ -69,7 +81,7 @@ class Attribute(Base):
     device_id: Mapped[int] = mapped_column(ForeignKey("iot_device.id", ondelete="CASCADE"), primary_key=True)
     scope: Mapped[str] = mapped_column(String(10), primary_key=True)  # static | shared | reported
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)  # JSON
+    value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -127,7 +139,9 @@ class RuleState(Base):
     since_ms: Mapped[int | None] = mapped_column(BIG)
     count: Mapped[int] = mapped_column(Integer, default=0)
     last_ts: Mapped[int] = mapped_column(BIG, default=0)
-    prev: Mapped[str] = mapped_column(Text, default="{}")  # JSON {quantity: [ts, value]} for rate rules
+    # JSON {quantity: [ts, value]} for rate rules, kept as TEXT on purpose: written and read in bulk with
+    # driver-level SQL on every ingest batch (alarms._save_states), where no column type applies
+    prev: Mapped[str] = mapped_column(Text, default="{}")
 
 
 class Alarm(Base):
@@ -149,7 +163,7 @@ class Alarm(Base):
     cleared_by: Mapped[str | None] = mapped_column(String(64))
     clear_reason: Mapped[str | None] = mapped_column(String(20))  # condition | silence | manual | order
     repeat_count: Mapped[int] = mapped_column(Integer, default=1)
-    detail: Mapped[str] = mapped_column(Text, default="{}")
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
     order_state: Mapped[str] = mapped_column(String(12), default="none")  # none|pending|open|closed|unavailable
     order_number: Mapped[str | None] = mapped_column(String(40), index=True)
 
@@ -170,4 +184,4 @@ class JobState(Base):
     __tablename__ = "iot_job_state"
 
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    value: Mapped[Any] = mapped_column(JSON)

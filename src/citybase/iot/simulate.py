@@ -54,7 +54,7 @@ def run_simulation(*, devices: int = 200, rate: float = 200.0, duration: float =
         raise SystemExit("没有可模拟的设备：请先运行 citybase demo")
     step = max(1, len(rows) // max(1, devices))
     chosen = rows[::step][:devices]
-    sims = [{"code": c, "profile": p, "quantities": [q["key"] for q in json.loads(qs)], "token": demo_token(c),
+    sims = [{"code": c, "profile": p, "quantities": [q["key"] for q in qs], "token": demo_token(c),
              "state": {}} for c, p, qs in chosen]
     per_msg = sum(len(d["quantities"]) for d in sims) / len(sims)
     msg_rate = max(0.1, rate / per_msg)

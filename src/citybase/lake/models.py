@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citybase.db import Base, UTCDateTime
@@ -22,7 +22,7 @@ class LakeVersion(Base):
     resource_code: Mapped[str] = mapped_column(String(64), index=True)
     number: Mapped[int] = mapped_column(Integer)
     row_count: Mapped[int] = mapped_column(BIG, default=0)
-    columns: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
+    columns: Mapped[list] = mapped_column(JSON, default=list)
     path: Mapped[str] = mapped_column(String(300))  # relative to lake_dir
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[str] = mapped_column(String(120))
@@ -36,8 +36,8 @@ class LakeVersion(Base):
     rows_removed: Mapped[int] = mapped_column(BIG, default=0)
     rows_changed: Mapped[int] = mapped_column(BIG, default=0)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
-    warnings: Mapped[str] = mapped_column(Text, default="[]")  # JSON list
-    cast_failures: Mapped[str] = mapped_column(Text, default="{}")  # JSON {column: count}
+    warnings: Mapped[list] = mapped_column(JSON, default=list)
+    cast_failures: Mapped[dict] = mapped_column(JSON, default=dict)  # {column: count}
     pruned: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
@@ -76,9 +76,9 @@ class LakeIngestJob(Base):
     message: Mapped[str] = mapped_column(String(400), default="")
     filename: Mapped[str] = mapped_column(String(300))
     upload_path: Mapped[str] = mapped_column(String(500))
-    options: Mapped[str] = mapped_column(Text, default="{}")
+    options: Mapped[dict] = mapped_column(JSON, default=dict)
     version_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    error: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citybase.db import Base, UTCDateTime
@@ -16,8 +16,8 @@ class QualityRule(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     resource_code: Mapped[str] = mapped_column(String(64), index=True)
     rule_type: Mapped[str] = mapped_column(String(20))
-    columns: Mapped[str] = mapped_column(Text)  # JSON list
-    params: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    columns: Mapped[list] = mapped_column(JSON)
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
     label: Mapped[str] = mapped_column(String(200), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str] = mapped_column(String(120))
@@ -34,11 +34,11 @@ class ReportRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     success: Mapped[bool] = mapped_column(Boolean)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    scores: Mapped[str] = mapped_column(Text, default="{}")
+    scores: Mapped[dict] = mapped_column(JSON, default=dict)
     row_count: Mapped[int] = mapped_column(Integer, default=0)
     failed_rules: Mapped[int] = mapped_column(Integer, default=0)
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
-    body: Mapped[str] = mapped_column(Text)  # GX-shaped JSON (samples masked)
+    body: Mapped[dict] = mapped_column(JSON)  # GX-shaped report (samples masked)
 
 
 class ConflictSet(Base):
@@ -49,7 +49,7 @@ class ConflictSet(Base):
     key_label: Mapped[str] = mapped_column(String(60))
     key_element: Mapped[str] = mapped_column(String(20), default="text")
     value_element: Mapped[str] = mapped_column(String(20), default="text")
-    members: Mapped[str] = mapped_column(Text)  # JSON [{resource_code, key_column, value_column, priority}]
+    members: Mapped[list] = mapped_column(JSON)  # [{resource_code, key_column, value_column, priority}]
     created_by: Mapped[str] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -63,8 +63,8 @@ def rules_for(session: Session, code: str, res: Any | None = None) -> list[engin
     res = res or _resource(session, code)
     rules = engine.auto_rules(res.fields, res.update_cycle)
     for row in _explicit(session, code):
-        rules.append(engine.rule_from_row(row.id, row.rule_type, json.loads(row.columns),
-                                          json.loads(row.params or "{}"), row.label))
+        rules.append(engine.rule_from_row(row.id, row.rule_type, list(row.columns),
+                                          dict(row.params or {}), row.label))
     return rules
 
 
@@ -154,8 +154,8 @@ def add_rule(session: Session, principal: Principal, code: str, data: RuleIn) ->
     res = _resource(session, code)
     _check_steward(session, principal, res)
     params = _validate_rule(session, res, data)
-    row = QualityRule(resource_code=code, rule_type=data.rule_type, columns=json.dumps(data.columns),
-                      params=json.dumps(params, ensure_ascii=False), label=data.label, enabled=True,
+    row = QualityRule(resource_code=code, rule_type=data.rule_type, columns=list(data.columns),
+                      params=dict(params), label=data.label, enabled=True,
                       created_by=principal.actor, created_at=utcnow())
     session.add(row)
     session.flush()
@@ -178,8 +178,8 @@ def remove_rule(session: Session, principal: Principal, rule_id: int) -> None:
 def _report_out(row: ReportRow) -> QualityReport:
     return QualityReport(resource_code=row.resource_code, version_number=row.version_number,
                          created_at=row.created_at, success=row.success, score=row.score,
-                         scores=json.loads(row.scores or "{}"), row_count=row.row_count,
-                         failed_rules=row.failed_rules, duration_ms=row.duration_ms, body=json.loads(row.body))
+                         scores=dict(row.scores or {}), row_count=row.row_count,
+                         failed_rules=row.failed_rules, duration_ms=row.duration_ms, body=row.body)
 
 
 def evaluate(session: Session, resource_code: str, version_number: int | None = None) -> QualityReport:
@@ -230,11 +230,11 @@ def evaluate(session: Session, resource_code: str, version_number: int | None = 
         row = ReportRow(resource_code=resource_code, version_number=version.number)
         session.add(row)
     row.created_at, row.success, row.score = utcnow(), body["success"], overall
-    row.scores = json.dumps(dims)
+    row.scores = dict(dims)
     row.row_count = version.row_count
     row.failed_rules = body["statistics"]["unsuccessful_expectations"]
     row.duration_ms = duration
-    row.body = engine.dumps(body)
+    row.body = json.loads(engine.dumps(body))  # as it reads back: dates and decimals as text
     session.flush()
     audit.record(session, "system", "quality.evaluate", "resource", resource_code,
                  {"version": version.number, "score": overall, "failed_rules": row.failed_rules})
@@ -271,7 +271,7 @@ def trend(session: Session, resource_code: str) -> list[dict[str, Any]]:
                                   ReportRow.failed_rules, ReportRow.created_at)
                            .where(ReportRow.resource_code == resource_code)
                            .order_by(ReportRow.version_number)).all()
-    return [{"version": r[0], "score": r[1], "scores": json.loads(r[2] or "{}"), "row_count": r[3],
+    return [{"version": r[0], "score": r[1], "scores": dict(r[2] or {}), "row_count": r[3],
              "failed_rules": r[4], "created_at": r[5]} for r in rows]
 
 
@@ -296,7 +296,7 @@ def overview(session: Session) -> list[dict[str, Any]]:
 
 def _set_out(row: ConflictSet) -> ConflictSetOut:
     return ConflictSetOut(id=row.id, name=row.name, key_label=row.key_label, key_element=row.key_element,
-                          value_element=row.value_element, members=json.loads(row.members),
+                          value_element=row.value_element, members=list(row.members),
                           created_by=row.created_by, created_at=row.created_at)
 
 
@@ -313,7 +313,7 @@ def create_conflict_set(session: Session, principal: Principal, data: ConflictSe
                 raise BadInput(f"资源 {res.name} 没有信息项“{col}”", code="unknown_field")
     row = ConflictSet(name=data.name, key_label=data.key_label, key_element=data.key_element,
                       value_element=data.value_element,
-                      members=json.dumps([m.model_dump() for m in data.members], ensure_ascii=False),
+                      members=[m.model_dump() for m in data.members],
                       created_by=principal.actor, created_at=utcnow())
     session.add(row)
     session.flush()

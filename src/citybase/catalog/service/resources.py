@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from datetime import date
@@ -34,20 +33,6 @@ EDITABLE = ("draft", "returned", "withdrawn")
 OBJECT_TYPE = "catalog_resource"
 
 
-def _loads(value: str | None) -> list:
-    if not value or value == "[]":
-        return []
-    try:
-        data = json.loads(value or "[]")
-    except ValueError:
-        return []
-    return data if isinstance(data, list) else []
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def _org_names(session: Session, code: str | None = None) -> dict[str, str]:
     """Organisation names by code: all of them, or just ``code`` (one primary-key lookup)."""
     if code is not None:
@@ -64,7 +49,7 @@ def _org_names(session: Session, code: str | None = None) -> dict[str, str]:
 def _field_out(f: Field) -> FieldOut:
     return FieldOut(name=f.name, label=f.label, data_type=f.data_type, element=f.element,  # type: ignore[arg-type]
                     grading=f.grading, nullable=f.nullable, is_key=f.is_key,  # type: ignore[arg-type]
-                    enum_values=_loads(f.enum_values), position=f.position)
+                    enum_values=list(f.enum_values or []), position=f.position)
 
 
 def to_out(res: Resource, org_names: dict[str, str] | None = None) -> ResourceOut:
@@ -77,7 +62,7 @@ def to_out(res: Resource, org_names: dict[str, str] | None = None) -> ResourceOu
         share_method=res.share_method or "", share_basis=res.share_basis or "",
         open_type=res.open_type, open_condition=res.open_condition or "",  # type: ignore[arg-type]
         update_cycle=res.update_cycle, publish_date=res.publish_date,  # type: ignore[arg-type]
-        related_codes=_loads(res.related_codes), keywords=_loads(res.keywords),
+        related_codes=list(res.related_codes or []), keywords=list(res.keywords or []),
         fields=[_field_out(f) for f in sorted(res.fields, key=lambda f: (f.position, f.id or 0))],
         status=res.status, review_comment=res.review_comment or "",  # type: ignore[arg-type]
         created_by=res.created_by or "", created_at=res.created_at, updated_at=res.updated_at,
@@ -258,7 +243,7 @@ def _check_reviewer(session: Session, principal: Principal) -> None:
         raise PermissionDenied("只有大数据管理局的数据管理员可以审核目录", code="not_bureau_reviewer")
 
 
-def _search_terms(res: Resource, fields: list[FieldIn] | list[Field], provider_name: str) -> str:
+def _search_terms(res: Resource, fields: list[FieldIn] | list[Field], provider_name: str) -> dict[str, Any]:
     """Weighted tokens and texts a search index needs, computed once when the resource is written."""
     weights: dict[str, int] = {}
 
@@ -267,7 +252,7 @@ def _search_terms(res: Resource, fields: list[FieldIn] | list[Field], provider_n
             if weights.get(t, 0) < w:
                 weights[t] = w
 
-    keywords = _loads(res.keywords)
+    keywords = list(res.keywords or [])
     add(res.name, 8)
     for k in keywords:
         add(k, 5)
@@ -282,8 +267,8 @@ def _search_terms(res: Resource, fields: list[FieldIn] | list[Field], provider_n
     extra = [cn.pinyin_forms(k) for k in keywords]
     blob = "\x1f".join([res.name, " ".join(keywords), res.class_name or "", provider_name,
                         " ".join(f.label for f in fields), res.summary or "", res.code]).lower()
-    return _dumps({"w": weights, "t": blob, "n": res.name.lower(),
-                   "py": [initials, full] + [p for pair in extra for p in pair if p]})
+    return {"w": weights, "t": blob, "n": res.name.lower(),
+            "py": [initials, full] + [p for pair in extra for p in pair if p]}
 
 
 def _apply(res: Resource, d: ResourceIn) -> None:
@@ -293,7 +278,7 @@ def _apply(res: Resource, d: ResourceIn) -> None:
     res.share_type, res.share_condition, res.share_method = d.share_type, d.share_condition, d.share_method
     res.share_basis, res.open_type, res.open_condition = d.share_basis, d.open_type, d.open_condition
     res.update_cycle, res.publish_date = d.update_cycle, d.publish_date
-    res.related_codes, res.keywords = _dumps(d.related_codes), _dumps(d.keywords)
+    res.related_codes, res.keywords = list(d.related_codes), list(d.keywords)
 
 
 def _set_fields(session: Session, res: Resource, fields: list[FieldIn]) -> None:
@@ -302,7 +287,7 @@ def _set_fields(session: Session, res: Resource, fields: list[FieldIn]) -> None:
     for f in fields:
         res.fields.append(Field(position=f.position, name=f.name, label=f.label, data_type=f.data_type,
                                 element=f.element, grading=f.grading, nullable=f.nullable, is_key=f.is_key,
-                                enum_values=_dumps(f.enum_values)))
+                                enum_values=list(f.enum_values)))
 
 
 def _provider_names(session: Session, code: str) -> str:

@@ -17,7 +17,6 @@ database URL; every worker keeps its own and follows the generation.
 
 from __future__ import annotations
 
-import json
 import threading
 from bisect import bisect_right
 from collections import Counter, OrderedDict
@@ -126,7 +125,7 @@ class CatalogIndex:
                 .where(Resource.rev > self.rev)).all()
             top = self.rev
             for r in rows:
-                terms = json.loads(r.search_terms or "{}")
+                terms = r.search_terms or {}
                 self._remove(r.id)
                 doc = Doc(id=r.id, rev=int(r.rev), code=r.code, name=r.name.lower(), status=r.status,
                           provider_code=r.provider_code, class_code=r.class_code, catalog_type=r.catalog_type,

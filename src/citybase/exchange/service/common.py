@@ -21,16 +21,14 @@ MAX_IN_VALUES = 1000
 BATCH_ROWS = 65_536
 
 
-def _j(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, default=str)
+def _j(value: Any) -> Any:
+    """A value for a JSON column, as it will read back (dates and the like as text)."""
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
-def _l(text: str | None) -> list[Any]:
-    try:
-        out = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return out if isinstance(out, list) else []
+def _l(value: Any) -> list[Any]:
+    """A JSON list column's value; anything else reads as an empty list."""
+    return list(value) if isinstance(value, list) else []
 
 
 def _now(now: datetime | None = None) -> datetime:

@@ -4,7 +4,6 @@ clear conditions and clear after silence; ACTIVE_UNACK → ACTIVE_ACK → CLEARE
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
@@ -105,9 +104,7 @@ class _Fires:
         for a, n, ts, cur in items:
             a.repeat_count += n
             a.last_at = max(a.last_at, ms_to_dt(ts))
-            detail = json.loads(a.detail)
-            detail["values"] = {q: v[1] for q, v in cur.items()}
-            a.detail = json.dumps(detail, ensure_ascii=False)
+            a.detail = {**(a.detail or {}), "values": {q: v[1] for q, v in cur.items()}}
 
 
 def rule_context(session: Session, profiles: dict[int, int]) -> dict[int, dict[str, list]]:
@@ -256,14 +253,12 @@ def _fire(session: Session, spec: ProfileSpec, rule: Rule, dev: int, ts: int, cu
     if alarm is not None:  # a repeat extends the active alarm
         alarm.repeat_count += 1
         alarm.last_at = max(alarm.last_at, when)
-        detail = json.loads(alarm.detail)
-        detail["values"] = values
-        alarm.detail = json.dumps(detail, ensure_ascii=False)
+        alarm.detail = {**(alarm.detail or {}), "values": values}
         return alarm
     wants_order = spec.order_severity is not None and SEVERITY_RANK[rule.severity] >= SEVERITY_RANK[spec.order_severity]
     alarm = Alarm(device_id=dev, type=rule.key, name=rule.name, severity=rule.severity, status="ACTIVE_UNACK",
                   active_key=f"{dev}:{rule.key}", started_at=when, last_at=when, repeat_count=1,
-                  detail=json.dumps({"values": values, "rule": _rule_text(rule)}, ensure_ascii=False),
+                  detail={"values": values, "rule": _rule_text(rule)},
                   order_state="pending" if wants_order else "none")
     session.add(alarm)
     session.flush()
@@ -345,7 +340,7 @@ def alarm_out(a: Alarm, d: Device) -> AlarmOut:
                     severity=a.severity, severity_label=SEVERITY_LABELS[a.severity], status=a.status,
                     status_label=STATUS_LABELS.get(a.status, a.status), started_at=a.started_at, last_at=a.last_at,
                     cleared_at=a.cleared_at, acked_at=a.acked_at, acked_by=a.acked_by, cleared_by=a.cleared_by,
-                    clear_reason=a.clear_reason, repeat_count=a.repeat_count, detail=json.loads(a.detail),
+                    clear_reason=a.clear_reason, repeat_count=a.repeat_count, detail=dict(a.detail or {}),
                     order_state=a.order_state, order_number=a.order_number)
 
 
@@ -424,7 +419,7 @@ def sync_orders(session: Session, now: datetime | None = None) -> dict[str, Any]
     for alarm, dev, prof in pending:
         spec = profile_spec(session, prof.id)
         rule = next((r for r in spec.rules if r.key == alarm.type), None)
-        detail = json.loads(alarm.detail)
+        detail = dict(alarm.detail or {})
         vals = "，".join(f"{_label(spec, q)}={v:g}" for q, v in (detail.get("values") or {}).items()
                         if isinstance(v, int | float))
         desc = (f"物联感知告警：{prof.label}“{dev.name}”（编码 {dev.code}）触发“{alarm.name}”"

@@ -56,8 +56,8 @@ _specs: dict[int, ProfileSpec] = {}
 
 
 def spec_from_row(p: Profile) -> ProfileSpec:
-    qs = [Quantity(**q) for q in json.loads(p.quantities or "[]")]
-    rules = [Rule(**r) for r in json.loads(p.rules or "[]")]
+    qs = [Quantity(**q) for q in p.quantities or []]
+    rules = [Rule(**r) for r in p.rules or []]
     return ProfileSpec(p.id, p.name, p.label, p.org_code, p.interval_s, {q.key: q for q in qs}, rules,
                        p.order_severity, p.raw_retention_days, p.agg_retention_days)
 
@@ -86,16 +86,16 @@ def forget_profile(profile_id: int | None = None) -> None:
 
 def job_get(session: Session, key: str, default: Any = None) -> Any:
     row = session.get(JobState, key)
-    return json.loads(row.value) if row else default
+    return row.value if row else default
 
 
 def job_set(session: Session, key: str, value: Any) -> None:
     row = session.get(JobState, key)
-    text = json.dumps(value, default=str)
+    value = json.loads(json.dumps(value, default=str))  # as it reads back: dates as text
     if row is None:
-        session.add(JobState(key=key, value=text))
+        session.add(JobState(key=key, value=value))
     else:
-        row.value = text
+        row.value = value
 
 
 def select_profiles(session: Session) -> list[Profile]:

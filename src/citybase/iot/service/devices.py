@@ -42,7 +42,7 @@ def _profile_out(session: Session, p: Profile) -> ProfileOut:
     n = session.execute(select(func.count()).select_from(Device).where(Device.profile_id == p.id)).scalar_one()
     return ProfileOut(id=p.id, name=p.name, label=p.label, device_type=p.device_type,
                       component_class=p.component_class, org_code=p.org_code,
-                      quantities=json.loads(p.quantities), rules=json.loads(p.rules), interval_s=p.interval_s,
+                      quantities=list(p.quantities), rules=list(p.rules), interval_s=p.interval_s,
                       raw_retention_days=p.raw_retention_days, agg_retention_days=p.agg_retention_days,
                       order_severity=p.order_severity, open_type=p.open_type, resource_code=p.resource_code,
                       device_count=n)
@@ -85,8 +85,8 @@ def save_profile(session: Session, principal: Principal, data: ProfileIn | dict)
         session.add(p)
     p.label, p.device_type, p.component_class = data.label, data.device_type, data.component_class
     p.org_code = data.org_code
-    p.quantities = json.dumps([q.model_dump() for q in data.quantities], ensure_ascii=False)
-    p.rules = json.dumps([r.model_dump() for r in data.rules], ensure_ascii=False)
+    p.quantities = [q.model_dump(mode="json") for q in data.quantities]
+    p.rules = [r.model_dump(mode="json") for r in data.rules]
     p.interval_s, p.raw_retention_days = data.interval_s, data.raw_retention_days
     p.agg_retention_days, p.order_severity, p.open_type = data.agg_retention_days, data.order_severity, data.open_type
     p.updated_at = utcnow()
@@ -220,7 +220,7 @@ def create_device(session: Session, principal: Principal, data: DeviceIn | dict,
     now = utcnow()
     for k, v in data.attributes.items():
         session.add(Attribute(device_id=d.id, scope="static", key=str(k)[:80],
-                              value=json.dumps(v, ensure_ascii=False), updated_at=now))
+                              value=v, updated_at=now))
     record(session, principal, "iot.device.create", "iot_device", d.code,
            {"profile": profile.name, "org": org_code, "lon": d.lon, "lat": d.lat})
     return device_out(session, d, profile, alarmed=set()), token
@@ -303,7 +303,7 @@ def attributes(session: Session, device_id: int) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {s: {} for s in ATTRIBUTE_SCOPES}
     for a in session.execute(select(Attribute).where(Attribute.device_id == device_id)
                              .order_by(Attribute.scope, Attribute.key)).scalars():
-        out[a.scope][a.key] = json.loads(a.value)
+        out[a.scope][a.key] = a.value
     return out
 
 
@@ -312,11 +312,10 @@ def _upsert_attrs(session: Session, device_id: int, scope: str, values: dict[str
     for k, v in values.items():
         key = str(k)[:80]
         row = session.get(Attribute, (device_id, scope, key))
-        text = json.dumps(v, ensure_ascii=False)
         if row is None:
-            session.add(Attribute(device_id=device_id, scope=scope, key=key, value=text, updated_at=now))
+            session.add(Attribute(device_id=device_id, scope=scope, key=key, value=v, updated_at=now))
         else:
-            row.value, row.updated_at = text, now
+            row.value, row.updated_at = v, now
 
 
 def set_attributes(session: Session, principal: Principal, code: str, scope: str, values: dict[str, Any]) -> None:
@@ -564,7 +563,7 @@ def bulk_create(session: Session, principal: Principal, items: list[DeviceIn], *
                               created_at=now, **w))
     session.add_all(devices)
     session.flush()
-    attrs = [{"device_id": dev.id, "scope": "static", "key": str(k)[:80], "value": json.dumps(v, ensure_ascii=False),
+    attrs = [{"device_id": dev.id, "scope": "static", "key": str(k)[:80], "value": v,
               "updated_at": now} for dev, d in zip(devices, items, strict=True) for k, v in d.attributes.items()]
     if attrs:
         from sqlalchemy import insert

@@ -46,7 +46,7 @@ def register_resource(session: Session, principal: Principal, profile_name: str,
     authorize(principal, "iot.profile")
     p = session.execute(select(Profile).where(Profile.name == profile_name)).scalar_one()
     if p.resource_code is None:
-        quantities = __import__("json").loads(p.quantities)
+        quantities = list(p.quantities)
         qtext = "、".join(f"{q['label']}（{q['unit']}）" if q.get("unit") else q["label"] for q in quantities)
         data = ResourceIn(
             name=f"{p.label}监测数据（小时汇总）", class_code=class_code_for(p.org_code), class_name="物联感知数据",

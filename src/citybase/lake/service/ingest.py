@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -215,14 +214,13 @@ def _commit_version(session: Session, principal: Principal, code: str, work: Pat
 
     now = utcnow()
     row = LakeVersion(resource_code=code, number=number, row_count=result.row_count,
-                      columns=json.dumps(result.columns, ensure_ascii=False), path=rel, created_at=now,
+                      columns=list(result.columns), path=rel, created_at=now,
                       created_by=principal.actor, source=meta["source"][:400],
                       source_label=(meta["source_label"] or "")[:200], input_sm3=meta["input_sm3"],
                       input_bytes=meta["input_bytes"], encoding=meta["encoding"] or "", mode=meta["mode"],
                       rows_added=result.rows_added, rows_removed=result.rows_removed,
                       rows_changed=result.rows_changed, duration_ms=meta["duration_ms"],
-                      warnings=json.dumps(meta["warnings"], ensure_ascii=False, default=str),
-                      cast_failures=json.dumps(result.cast_failures), pruned=False)
+                      warnings=list(meta["warnings"]), cast_failures=dict(result.cast_failures), pruned=False)
     session.add(row)
     if pointer is None:
         session.add(LakePointer(resource_code=code, current_number=number, updated_at=now))
@@ -296,7 +294,7 @@ def _job_out(job: LakeIngestJob) -> IngestJobOut:
     return IngestJobOut(id=job.id, resource_code=job.resource_code, status=job.status,
                         progress=live[0] if live else job.progress,
                         message=live[1] if live else job.message, filename=job.filename, version_number=job.version_number,
-                        error=json.loads(job.error) if job.error else None, created_by=job.created_by,
+                        error=job.error or None, created_by=job.created_by,
                         created_at=job.created_at, finished_at=job.finished_at)
 
 

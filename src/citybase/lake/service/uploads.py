@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -42,8 +41,7 @@ def start_job(session: Session, principal: Principal, job_id: int, *, mode: str,
     if mode not in MODES:
         raise BadInput(f"不支持的归集方式“{mode}”", code="bad_mode")
     job.status, job.progress, job.message, job.error = "running", 1, "排队中", None
-    job.options = json.dumps({"mode": mode, "encoding": encoding, "sheet": sheet, "mapping": mapping or {}},
-                             ensure_ascii=False)
+    job.options = {"mode": mode, "encoding": encoding, "sheet": sheet, "mapping": mapping or {}}
     return _job_out(job)
 
 
@@ -53,7 +51,7 @@ def run_job(job_id: int, principal: Principal) -> None:
 
     with session_scope() as s:
         job = s.get(LakeIngestJob, job_id)
-        opts = json.loads(job.options or "{}")
+        opts = dict(job.options or {})
         path, code, filename = Path(job.upload_path), job.resource_code, job.filename
     def prog(frac: float, msg: str) -> None:
         # In memory: the ingest's own transaction holds SQLite's write lock until it commits.
@@ -77,7 +75,7 @@ def run_job(job_id: int, principal: Principal) -> None:
         with session_scope() as s:
             j = s.get(LakeIngestJob, job_id)
             j.status, j.message = "failed", err["message"][:400]
-            j.error = json.dumps(err, ensure_ascii=False, default=str)
+            j.error = err
             j.finished_at = utcnow()
         _LIVE.pop(job_id, None)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -127,12 +126,12 @@ def mask_rows(res: Any, columns: list[str], rows: list[tuple]) -> list[list[Any]
 
 def _out(row: LakeVersion, current: int | None = None) -> VersionOut:
     return VersionOut(resource_code=row.resource_code, number=row.number, row_count=row.row_count,
-                      columns=json.loads(row.columns or "[]"), created_at=row.created_at,
+                      columns=list(row.columns or []), created_at=row.created_at,
                       created_by=row.created_by, source=row.source, source_label=row.source_label,
                       input_sm3=row.input_sm3, input_bytes=row.input_bytes, encoding=row.encoding, mode=row.mode,
                       rows_added=row.rows_added, rows_removed=row.rows_removed, rows_changed=row.rows_changed,
                       duration_ms=row.duration_ms, is_current=(current == row.number),
-                      warnings=json.loads(row.warnings or "[]"), path=row.path)
+                      warnings=list(row.warnings or []), path=row.path)
 
 
 def _current_number(session: Session, code: str) -> int | None:
@@ -171,7 +170,7 @@ def cast_failures(session: Session, resource_code: str, number: int) -> dict[str
     """Per column: values present in the source that did not parse as the 信息项's data type."""
     row = session.execute(select(LakeVersion.cast_failures).where(
         LakeVersion.resource_code == resource_code, LakeVersion.number == number)).scalar_one_or_none()
-    return json.loads(row or "{}")
+    return dict(row or {})
 
 
 def parquet_glob(version: VersionOut) -> str:
