@@ -2,6 +2,7 @@
 apart differ more than most changes do).
 
     .venv/bin/python benchmarks/compare_commits.py BASELINE_REV [--rounds 3] [--only intake,ingest,export]
+        [--out compare_commits.json]
 
 BASELINE_REV is checked out as a git worktree beside this one (``git worktree add``, removed after),
 sharing this checkout's virtualenv and node_modules. Each round runs every benchmark on both commits,
@@ -69,6 +70,7 @@ def main() -> int:
     ap.add_argument("baseline")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--only", default=",".join(BENCHES))
+    ap.add_argument("--out", default="compare_commits.json", help="file name under benchmarks/results/")
     args = ap.parse_args()
     names = [n.strip() for n in args.only.split(",") if n.strip()]
     base_rev = subprocess.check_output(["git", "rev-parse", args.baseline], cwd=ROOT, text=True).strip()
@@ -97,7 +99,7 @@ def main() -> int:
             summary[name] = {"figure": BENCHES[name][4], "baseline_median": round(b), "this_median": round(t),
                              "ratio": round(t / b, 3), "runs": runs[name]}
             print(f"{name}: baseline {b:,.0f}, this {t:,.0f} → {t / b:.3f}×")
-        out = ROOT / "benchmarks" / "results" / "compare_commits.json"
+        out = ROOT / "benchmarks" / "results" / args.out
         out.write_text(json.dumps({"baseline": base_rev, "this": head_rev, "rounds": args.rounds,
                                    "order": "ABBA across rounds", "seconds": round(time.time() - started),
                                    "cpus": os.cpu_count(), "load_average_at_end": os.getloadavg(),
