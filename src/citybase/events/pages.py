@@ -30,10 +30,6 @@ MAX_PHOTOS = 6
 
 # ---------------------------------------------------------------- helpers
 
-def _redirect(url: str, msg: str | None = None, err: str | None = None) -> RedirectResponse:
-    return flash.redirect(url, err, "err") if err else flash.redirect(url, msg or "操作完成")
-
-
 async def _photos(form: Any) -> list[PhotoIn]:
     out = []
     for f in form.getlist("photos"):
@@ -116,7 +112,7 @@ async def new_submit(request: Request, principal: Principal = Depends(requires("
             out = service.intake(s, principal, data)
             if values.get("dispatch_now") and out.type_code:
                 service.dispatch(s, principal, out.number)
-        return _redirect(f"/events/orders/{out.number}", msg=f"已受理，工单号 {out.number}")
+        return flash.redirect(f"/events/orders/{out.number}", f"已受理，工单号 {out.number}")
     except CitybaseError as err:
         with make_session() as s:
             return render(request, "events/new.html", {"types": _types(s), "form": values, "flash": err.message,
@@ -159,9 +155,9 @@ async def report_submit(request: Request, principal: Principal = Depends(require
                          photos=await _photos(form))
         with session_scope() as s:
             out = service.intake(s, principal, data)
-        return _redirect("/events/report", msg=f"上报成功，工单号 {out.number}")
+        return flash.redirect("/events/report", f"上报成功，工单号 {out.number}")
     except CitybaseError as err:
-        return _redirect("/events/report", err=err.message)
+        return flash.redirect("/events/report", err.message, "err")
 
 
 @router.get("/public", response_class=HTMLResponse)
@@ -183,9 +179,9 @@ async def public_submit(request: Request, principal: Principal = Depends(public)
                          reporter_phone=str(form.get("phone") or "")[:20] or None, photos=await _photos(form))
         with session_scope() as s:
             out = service.intake(s, principal, data)
-        return _redirect("/events/public", msg=f"感谢您的反映！受理编号 {out.number}，可凭编号查询办理进度。")
+        return flash.redirect("/events/public", f"感谢您的反映！受理编号 {out.number}，可凭编号查询办理进度。")
     except CitybaseError as err:
-        return _redirect("/events/public", err=err.message)
+        return flash.redirect("/events/public", err.message, "err")
 
 
 # ---------------------------------------------------------------- detail and actions
@@ -233,11 +229,11 @@ async def act(request: Request, number: str, principal: Principal = Depends(requ
                 master_number=f.get("master_number", ""), result=f.get("result", ""),
                 amount=float(f.get("amount") or 0) if action == "extension_request" else None, photos=photos))
         done = {"triage_dispatch": "派单", "callback": "登记回访结果"}.get(action) or service.ACTION_LABELS.get(action, "")
-        return _redirect(url, msg=f"已{done}" if done else "操作完成")
+        return flash.redirect(url, f"已{done}" if done else "操作完成")
     except ValueError:
-        return _redirect(url, err="延期时长必须是数字")
+        return flash.redirect(url, "延期时长必须是数字", "err")
     except CitybaseError as err:
-        return _redirect(url, err=err.message)
+        return flash.redirect(url, err.message, "err")
 
 
 @router.post("/orders/{number}/reveal", response_class=HTMLResponse)
@@ -316,9 +312,9 @@ async def admin_type(request: Request, principal: Principal = Depends(requires("
                     "sla_unit": f.get("sla_unit", "work_hours"), "sign_in": float(f.get("sign_in") or 0),
                     "handle": float(f.get("handle") or 0), "warn_ratio": float(f.get("warn_ratio") or 0.8)}
             service.save_problem_type(s, principal, ProblemTypeIn(**base))
-        return _redirect("/events/admin", msg=f"已保存 {base['code']} 的处置时限（仅对新工单生效）")
+        return flash.redirect("/events/admin", f"已保存 {base['code']} 的处置时限（仅对新工单生效）")
     except (ValueError, CitybaseError) as err:
-        return _redirect("/events/admin", err=getattr(err, "message", None) or "时限必须为大于 0 的数字")
+        return flash.redirect("/events/admin", getattr(err, "message", None) or "时限必须为大于 0 的数字", "err")
 
 
 @router.post("/admin/rules", response_class=HTMLResponse)
@@ -329,20 +325,20 @@ async def admin_rule(request: Request, principal: Principal = Depends(requires("
             service.add_dispatch_rule(s, principal, type_code=f.get("type_code") or None,
                                       area_code=f.get("area_code") or None, main_unit=f.get("main_unit", ""),
                                       assist_units=[u.strip() for u in f.get("assist_units", "").split(",")])
-        return _redirect("/events/admin", msg="已添加派单规则")
+        return flash.redirect("/events/admin", "已添加派单规则")
     except CitybaseError as err:
-        return _redirect("/events/admin", err=err.message)
+        return flash.redirect("/events/admin", err.message, "err")
 
 
 @router.post("/admin/rules/{rule_id}/delete", response_class=HTMLResponse)
 def admin_rule_delete(rule_id: int, principal: Principal = Depends(requires("events.admin"))) -> Response:
     with session_scope() as s:
         service.delete_dispatch_rule(s, principal, rule_id)
-    return _redirect("/events/admin", msg="已删除派单规则")
+    return flash.redirect("/events/admin", "已删除派单规则")
 
 
 @router.post("/admin/seed", response_class=HTMLResponse)
 def admin_seed(principal: Principal = Depends(requires("events.admin"))) -> Response:
     with session_scope() as s:
         n = service.seed_problem_types(s, principal)
-    return _redirect("/events/admin", msg=f"已导入 {n} 个问题类型")
+    return flash.redirect("/events/admin", f"已导入 {n} 个问题类型")

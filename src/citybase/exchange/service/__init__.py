@@ -24,7 +24,6 @@ from citybase.exchange.service.common import (
     IMPLICIT_RATE_LIMIT,
     MAX_IN_VALUES,
     MAX_PAGE,
-    _j,
     _l,
     _now,
     _org_names,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +18,6 @@ IMPLICIT_RATE_LIMIT = 600
 MAX_PAGE = 1000
 MAX_IN_VALUES = 1000
 BATCH_ROWS = 65_536
-
-
-def _j(value: Any) -> Any:
-    """A value for a JSON column, as it will read back (dates and the like as text)."""
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _l(value: Any) -> list[Any]:

@@ -30,7 +30,6 @@ from citybase.exchange.schemas import (
 from citybase.exchange.service.access import _grant_out
 from citybase.exchange.service.common import (
     ANSWER_WORKDAYS,
-    _j,
     _l,
     _now,
     _org_names,
@@ -99,8 +98,8 @@ def create_request(session: Session, principal: Principal, data: RequestIn, *, n
                                 detail={"request_id": pending[0]})
     submitted = _now(now)
     r = ShareRequest(resource_code=res.code, provider_code=res.provider_code, consumer_code=org,
-                     requested_by=principal.actor, fields=_j(fields), clear_fields=_j(clear),
-                     row_filter=_j(_jsonable_filter(conds)), purpose=data.purpose, legal_basis=data.legal_basis,
+                     requested_by=principal.actor, fields=list(fields), clear_fields=list(clear),
+                     row_filter=list(_jsonable_filter(conds)), purpose=data.purpose, legal_basis=data.legal_basis,
                      period_days=data.period_days, status="pending", submitted_at=submitted,
                      due_at=_due(session, submitted), decision_reason="")
     session.add(r)
@@ -175,7 +174,7 @@ def approve(session: Session, principal: Principal, request_id: int, data: Appro
         raise BadInput("批准的使用期限不能超过申请期限", code="exceeds_request")
     when = _now(now)
     g = ShareGrant(resource_code=r.resource_code, provider_code=r.provider_code, consumer_code=r.consumer_code,
-                   request_id=r.id, fields=_j(fields), clear_fields=_j(clear), row_filter=_j(got_json),
+                   request_id=r.id, fields=list(fields), clear_fields=list(clear), row_filter=list(got_json),
                    purpose=r.purpose, legal_basis=r.legal_basis, expires_at=when + timedelta(days=period),
                    rate_limit_per_minute=data.rate_limit_per_minute, status="active", created_at=when,
                    created_by=principal.actor, revoke_reason="")

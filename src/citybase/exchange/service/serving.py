@@ -30,7 +30,6 @@ from citybase.exchange.service.access import Access, check_rate, resolve_access
 from citybase.exchange.service.common import (
     BATCH_ROWS,
     MAX_PAGE,
-    _j,
 )
 from citybase.exchange.service.filters import _jsonable_filter, _where, validate_filter
 from citybase.lake import duck
@@ -112,8 +111,8 @@ def _record_read(session: Session, principal: Principal, access: Access, *, chan
     session.add(ShareAccess(ts=utcnow(), resource_code=access.resource.code,
                             provider_code=access.resource.provider_code, consumer_code=access.consumer_code,
                             actor=principal.actor, grant_id=access.grant.id if access.grant else None,
-                            channel=channel, version=access.version.number, fields=_j(fields),
-                            clear_fields=_j(clear), row_count=rows, purpose=access.purpose[:2000],
+                            channel=channel, version=access.version.number, fields=list(fields),
+                            clear_fields=list(clear), row_count=rows, purpose=access.purpose[:2000],
                             audit_seq=entry.seq))
     session.flush()
 
