@@ -16,7 +16,7 @@ from citybase.core.errors import (
     IllegalTransition,
 )
 from citybase.core.identity.principal import Principal, authorize
-from citybase.core.time import utcnow
+from citybase.core.time import local_time, utcnow
 from citybase.events.models import WorkOrder
 from citybase.events.schemas import ActionIn, FormActionIn, PhotoIn
 from citybase.events.service.access import _check_handler, _check_verifier
@@ -157,8 +157,6 @@ def sign(session: Session, principal: Principal, number: str, *, now: datetime |
 
 
 def _local(value: datetime) -> str:
-    from citybase.core.time import local_time
-
     return local_time(value)
 
 

@@ -16,7 +16,7 @@ from citybase.core.errors import (
     PermissionDenied,
 )
 from citybase.core.identity.principal import SYSTEM, Principal, authorize
-from citybase.core.time import utcnow
+from citybase.core.time import SHANGHAI, utcnow
 from citybase.db import reserve_ids
 from citybase.events.models import WorkOrder
 from citybase.events.schemas import IntakeIn, OrderOut
@@ -38,8 +38,6 @@ from citybase.reference.workcal import RememberingCalendar
 
 
 def _number_for(order_id: int, at: datetime) -> str:
-    from citybase.core.time import SHANGHAI
-
     return f"{at.astimezone(SHANGHAI):%Y%m%d}{order_id:07d}"
 
 
