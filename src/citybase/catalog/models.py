@@ -102,3 +102,20 @@ class CatalogState(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     generation: Mapped[int] = mapped_column(BIG, default=0)
+
+
+class ChangeRequest(Base):
+    """A proposed edit of a published resource, waiting for the bureau (the resource stays as it is)."""
+
+    __tablename__ = "catalog_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id", ondelete="CASCADE"), index=True)
+    proposed: Mapped[dict] = mapped_column(JSON, default=dict)  # a ResourceIn as JSON
+    changed: Mapped[list] = mapped_column(JSON, default=list)  # the names of the changed attributes
+    status: Mapped[str] = mapped_column(String(12), index=True, default="pending")  # pending|approved|rejected
+    requested_by: Mapped[str] = mapped_column(String(120))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reviewed_by: Mapped[str | None] = mapped_column(String(120))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    comment: Mapped[str] = mapped_column(Text, default="")

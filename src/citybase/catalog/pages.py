@@ -5,7 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -26,6 +26,7 @@ from citybase.catalog.schemas import (
     ResourceIn,
     ResourceOut,
 )
+from citybase.catalog.service.excel import ATTRIBUTE_LABELS
 from citybase.core.errors import BadInput, CitybaseError
 from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
@@ -35,6 +36,7 @@ from citybase.web.security import requires
 from citybase.web.templating import render
 
 router = APIRouter(prefix="/catalog", include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 FILTERS = ("provider_code", "catalog_type", "class_item", "format", "share_type", "open_type")
 FACET_TITLES = {"provider_code": "提供方", "catalog_type": "目录类型", "class_item": "资源分类", "format": "资源格式",
@@ -301,8 +303,23 @@ def delete(code: str, principal: Principal = Depends(requires("catalog.edit"))) 
 def inbox(request: Request, principal: Principal = Depends(requires("catalog.review"))) -> Response:
     with make_session() as s:
         queue = service.review_queue(s, principal)
+        changes = service.pending_changes(s) if service.is_bureau(s, principal) else []
         ctx = _common(request, principal, s)
-    return render(request, "catalog/review.html", {**ctx, "queue": queue})
+        return render(request, "catalog/review.html", {**ctx, "queue": queue, "changes": changes,
+                                                       "change_labels": ATTRIBUTE_LABELS})
+
+
+@router.post("/changes/{change_id}")
+async def decide_change(change_id: int, request: Request,
+                        principal: Principal = Depends(requires("catalog.review"))) -> Response:
+    form = await request.form()
+    approve = form.get("decision") == "approve"
+    try:
+        with session_scope() as s:
+            out = service.decide_change(s, principal, change_id, approve, str(form.get("comment") or ""))
+    except CitybaseError as exc:
+        return flash.redirect("/catalog/review", exc.message, "err")
+    return flash.redirect("/catalog/review", f"已{'同意' if approve else '驳回'}“{out.name}”的变更申请")
 
 
 # ---------------------------------------------------------------- import / export
@@ -340,6 +357,16 @@ async def import_submit(request: Request, principal: Principal = Depends(require
     status = 200 if report else 422
     return render(request, "catalog/import.html", {**ctx, "report": report, "errors": errors,
                                                    "flash": message, "flash_kind": "err"}, status_code=status)
+
+
+@router.get("/template.xlsx")
+def template(principal: Principal = Depends(requires("catalog.read"))) -> Response:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "template.xlsx"
+        service.write_template(path)
+        body = path.read_bytes()
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": "attachment; filename*=UTF-8''"
+                                                    + quote("信息资源目录模板.xlsx")})
 
 
 @router.get("/export.xlsx")

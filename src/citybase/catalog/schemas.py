@@ -130,4 +130,6 @@ class ImportReport(BaseModel):
     updated: list[str] = []
     unchanged: list[str] = []
     published: list[str] = []
+    change_requests: list[dict[str, Any]] = []  # edits of published resources sent to the bureau
+    skipped: list[str] = []  # resources of other providers
     warnings: list[dict[str, Any]] = []

@@ -132,6 +132,16 @@ def export(status: str | None = None, provider_code: str | None = None,
                     headers={"Content-Disposition": "attachment; filename*=UTF-8''catalog.xlsx"})
 
 
+@router.get("/template.xlsx", summary="下载空白目录模板", description="表头、下拉选项和一行示例（示例行不会被导入）。")
+def template(principal: Principal = Depends(requires("catalog.read"))) -> Response:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "template.xlsx"
+        service.write_template(path)
+        body = path.read_bytes()
+    return Response(body, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": "attachment; filename*=UTF-8''template.xlsx"})
+
+
 @router.post("/import", response_model=ImportReport)
 def import_(file: UploadFile = File(...), publish: bool = Form(False),
             principal: Principal = Depends(requires("catalog.edit"))) -> ImportReport:

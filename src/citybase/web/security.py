@@ -117,8 +117,8 @@ async def check_csrf(request: Request) -> None:
     principal = resolve_principal(request)
     ctype = request.headers.get("content-type", "")
     is_form = ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data"))
-    if principal.via != "session" and not is_form:
-        return  # token or cookie-less JSON calls cannot be forged cross-site
+    if principal.via == "token" or (principal.via != "session" and not is_form):
+        return  # a Bearer token or a cookie-less JSON call cannot be forged cross-site: browsers never add either
     sent = request.headers.get(CSRF_HEADER)
     if not sent and is_form:
         form = await request.form()

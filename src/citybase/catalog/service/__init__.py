@@ -16,6 +16,7 @@ the code is the backstop."""
 from citybase.catalog.service.excel import (
     export_xlsx,
     import_xlsx,
+    write_template,
 )
 from citybase.catalog.service.resources import (
     CLASS_CODE_RE,
@@ -43,6 +44,7 @@ from citybase.catalog.service.resources import (
     _touch,
     can_edit,
     can_view,
+    changes,
     create_resource,
     delete_draft,
     find_resource,
@@ -63,8 +65,12 @@ from citybase.catalog.service.resources import (
 )
 from citybase.catalog.service.review import (
     _transition,
+    decide_change,
+    pending_change,
+    pending_changes,
     publish,
     publish_direct,
+    request_change,
     review,
     submit,
     withdraw,

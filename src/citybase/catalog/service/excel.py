@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from citybase.catalog.classes import CLASSES, class_label
 from citybase.catalog.schemas import (
     DATA_TYPES,
     ELEMENT_LABELS,
@@ -51,6 +52,20 @@ COLUMNS = ["信息资源分类", "信息资源名称", "信息资源代码", "�
 FIELD_COLUMNS = ["信息项名称", "信息项中文名", "数据类型", "数据元标准", "分级", "是否主键", "是否可为空"]
 RESOURCE_COLUMNS = [c for c in COLUMNS if c not in FIELD_COLUMNS]
 EXTRA_COLUMNS = ["信息资源代码", "关键词"]
+ATTRIBUTE_LABELS = {"name": "信息资源名称", "summary": "信息资源摘要", "class_code": "分类代码", "class_name": "分类名称",
+                    "provider_code": "提供方", "format": "格式", "share_type": "共享类型", "share_condition": "共享条件",
+                    "share_basis": "不予共享依据", "share_method": "共享方式", "open_type": "开放属性",
+                    "open_condition": "开放条件", "update_cycle": "更新周期", "publish_date": "发布日期",
+                    "related_codes": "关联资源", "keywords": "关键词", "fields": "信息项"}
+CHOICES_SHEET = "取值"
+EXAMPLE_CODE = "示例"  # the template's example row carries this code and is never imported
+# a changed attribute of a resource → the column an import reports it on
+ATTRIBUTE_COLUMNS = {"name": "信息资源名称", "summary": "信息资源摘要", "class_code": "信息资源分类",
+                     "class_name": "信息资源分类", "provider_code": "信息资源提供方代码", "format": "信息资源格式",
+                     "share_type": "共享类型", "share_condition": "共享条件", "share_basis": "共享条件",
+                     "share_method": "共享方式", "open_type": "开放属性", "open_condition": "开放属性",
+                     "update_cycle": "更新周期", "publish_date": "发布日期", "related_codes": "关联资源代码",
+                     "fields": "信息项名称"}
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
@@ -129,6 +144,8 @@ class Group:
     values: dict[str, Any] = field(default_factory=dict)
     rows_of: dict[str, int] = field(default_factory=dict)  # header → the row its value came from
     fields: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    conflicts: set[str] = field(default_factory=set)  # resource-level columns a later row contradicted
+    keywords_given: bool = True  # False when the file has no 扩展属性 sheet: keep the keywords on record
 
 
 def _text(value: Any) -> str:
@@ -176,6 +193,30 @@ def format_class(code: str, name: str) -> str:
     return f"{code} {name}".strip()
 
 
+def _class_paths() -> dict[str, str]:
+    """Every known 目-level class: its full name path (基础信息资源/人口/人口基本信息) → code."""
+    return {"/".join((CLASSES[c[:1]], CLASSES[c[:3]], name)): c
+            for c, name in CLASSES.items() if len(c) == 6 and c[:1] in CLASSES and c[:3] in CLASSES}
+
+
+def parse_class(text: str) -> tuple[str, str]:
+    """信息资源分类 as a code (``101001``), a name path of known classes (``人口/人口基本信息``, with or
+    without the 类 in front), or both (``101001 人口/人口基本信息``) → (code, name)."""
+    m = re.fullmatch(r"(\d{6,9})\s*(.*)", text, flags=re.S)
+    if m:
+        return m[1], m[2].strip() or class_label(m[1])
+    parts = [p.strip() for p in re.split(r"[/／>＞\\]", text) if p.strip()]
+    if parts:
+        found = [code for path, code in _class_paths().items() if path.split("/")[-len(parts):] == parts]
+        if len(found) == 1:
+            return found[0], class_label(found[0])
+        if not found and any("/".join(parts) == "/".join(path.split("/")[:len(parts)])
+                             for path in _class_paths()):
+            raise ValueError(f"信息资源分类“{text}”只到类或项，请具体到目（如“人口/人口基本信息”或代码 101001）")
+    raise ValueError(f"信息资源分类须为 6–9 位分类代码、已知分类的名称路径（如“人口/人口基本信息”），或两者（如"
+                     f"“101001 人口/人口基本信息”），实际为“{text}”")
+
+
 def format_open(open_type: str, condition: str) -> str:
     return f"{open_type}：{condition}" if condition else open_type
 
@@ -187,7 +228,10 @@ def parse_open(text: str) -> tuple[str, str]:
 
 
 def format_element(element: str, enum_values: list[str]) -> str:
-    return f"enum:{'|'.join(enum_values)}" if element == "enum" and enum_values else element
+    """数据元标准 as people read it: 居民身份证号码, or 枚举值：男|女 (codes are still accepted on import)."""
+    if element == "enum":
+        return f"枚举值：{'|'.join(enum_values)}" if enum_values else ELEMENT_LABELS["enum"]
+    return ELEMENT_LABELS.get(element, element)
 
 
 def _col(header: str) -> str:
@@ -201,8 +245,8 @@ def _col(header: str) -> str:
 Parsed = tuple[ResourceIn, Group, list[int]]  # the resource, its rows, the row of each 信息项
 
 
-def read_workbook(path: Path) -> tuple[list[Parsed], list[CellError], str]:
-    """Parse the sheet into resources (and the first row of each), or cell errors."""
+def read_workbook(path: Path) -> tuple[list[Parsed], list[CellError], str, list[dict[str, Any]]]:
+    """Parse the sheet into resources (and the first row of each), cell errors, the sheet name and warnings."""
     import openpyxl
 
     check_xlsx(path)
@@ -232,12 +276,19 @@ def _find_header(ws: Any) -> tuple[int, dict[str, int]] | None:
     return None
 
 
-def _read(wb: Any) -> tuple[list[Parsed], list[CellError], str]:
+def _letter(index: dict[str, int], header: str) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(index[header] + 1)
+
+
+def _read(wb: Any) -> tuple[list[Parsed], list[CellError], str, list[dict[str, Any]]]:
     errors: list[CellError] = []
+    warnings: list[dict[str, Any]] = []
     ws = None
     header_row, index = 0, {}
     for candidate in wb.worksheets:
-        if candidate.title == EXTRA_SHEET:
+        if candidate.title in (EXTRA_SHEET, CHOICES_SHEET):
             continue
         found = _find_header(candidate)
         if found:
@@ -253,9 +304,7 @@ def _read(wb: Any) -> tuple[list[Parsed], list[CellError], str]:
                        detail={"sheet": sheet, "row": header_row, "missing": missing})
 
     def err(row: int, header: str, code: str, message: str) -> None:
-        from openpyxl.utils import get_column_letter
-
-        errors.append(CellError(sheet, row, get_column_letter(index[header] + 1), header, code, message))
+        errors.append(CellError(sheet, row, _letter(index, header), header, code, message))
 
     groups: list[Group] = []
     current: Group | None = None
@@ -283,9 +332,11 @@ def _read(wb: Any) -> tuple[list[Parsed], list[CellError], str]:
             if _text(value) == "":
                 continue
             if h in current.values and _text(current.values[h]) != _text(value):
-                err(r, h, "conflicting_value",
-                    f"与本资源第 {current.rows_of[h]} 行的值“{_text(current.values[h])}”不一致；"
-                    "同一资源的资源级单元格只能重复相同内容或留空")
+                if h not in current.conflicts:
+                    current.conflicts.add(h)
+                    warnings.append(CellError(sheet, r, _letter(index, h), h, "conflicting_value",
+                                              f"与本资源第 {current.rows_of[h]} 行的值“{_text(current.values[h])}”"
+                                              "不一致，已按第一行导入；资源级单元格只读取资源的第一行").as_dict())
                 continue
             current.values.setdefault(h, value)
             current.rows_of.setdefault(h, r)
@@ -295,6 +346,11 @@ def _read(wb: Any) -> tuple[list[Parsed], list[CellError], str]:
     extra = _read_extra(wb)
     resources: list[Parsed] = []
     seen_codes: dict[str, int] = {}
+    examples = [g for g in groups if _text(g.values.get("信息资源代码")) == EXAMPLE_CODE]
+    groups = [g for g in groups if g not in examples]
+    if examples and not groups and not errors:
+        raise BadInput(f"工作表“{sheet}”只有示例行：请在示例行下方按示例填写本单位的信息资源（示例行不会导入）",
+                       code="only_example")
     for g in groups:
         parsed = _parse_group(g, err, extra)
         code = _text(g.values.get("信息资源代码"))
@@ -307,17 +363,17 @@ def _read(wb: Any) -> tuple[list[Parsed], list[CellError], str]:
             resources.append(parsed)
     if not groups and not errors:
         raise BadInput(f"工作表“{sheet}”只有表头，没有任何信息资源", code="no_resources")
-    return resources, errors, sheet
+    return resources, errors, sheet, warnings
 
 
-def _read_extra(wb: Any) -> dict[str, list[str]]:
+def _read_extra(wb: Any) -> dict[str, list[str]] | None:
     if EXTRA_SHEET not in wb.sheetnames:
-        return {}
+        return None
     out: dict[str, list[str]] = {}
     rows = wb[EXTRA_SHEET].iter_rows(values_only=True)
     header = [_text(v) for v in next(rows, ())]
     if "信息资源代码" not in header or "关键词" not in header:
-        return {}
+        return None
     ci, ki = header.index("信息资源代码"), header.index("关键词")
     for raw in rows:
         code = _text(raw[ci]) if ci < len(raw) else ""
@@ -326,7 +382,7 @@ def _read_extra(wb: Any) -> dict[str, list[str]]:
     return out
 
 
-def _parse_group(g: Group, err: Any, extra: dict[str, list[str]]) -> Parsed | None:
+def _parse_group(g: Group, err: Any, extra: dict[str, list[str]] | None) -> Parsed | None:
     v, at = g.values, (lambda h: g.rows_of.get(h, g.first_row))
     ok = True
 
@@ -336,13 +392,11 @@ def _parse_group(g: Group, err: Any, extra: dict[str, list[str]]) -> Parsed | No
         err(at(h), h, code, message)
 
     cls = _text(v.get("信息资源分类"))
-    m = re.fullmatch(r"(\d{6,9})\s*(.*)", cls, flags=re.S)
-    if not m:
-        fail("信息资源分类", "bad_class_code",
-             f"信息资源分类须以 6–9 位分类代码开头（如“101001 人口/人口基本信息”），实际为“{cls}”")
+    try:
+        class_code, class_name = parse_class(cls)
+    except ValueError as exc:
+        fail("信息资源分类", "bad_class_code", str(exc))
         class_code, class_name = "", ""
-    else:
-        class_code, class_name = m[1], m[2].strip()
     provider = _text(v.get("信息资源提供方代码"))
     if not provider:
         fail("信息资源提供方代码", "missing_provider_code", "须填写信息资源提供方代码（机构代码，如 320200-gaj）")
@@ -383,7 +437,8 @@ def _parse_group(g: Group, err: Any, extra: dict[str, list[str]]) -> Parsed | No
                 share_method=_text(v.get("共享方式")), open_type=open_type, open_condition=open_condition,
                 update_cycle=cycle, publish_date=publish_date,
                 related_codes=split_list(_text(v.get("关联资源代码"))),
-                keywords=extra.get(code or "", []), fields=fields)
+                keywords=(extra or {}).get(code or "", []), fields=fields)
+    g.keywords_given = extra is not None
     try:
         res = ResourceIn(**data)
     except Exception as exc:  # noqa: BLE001 - pydantic length limits
@@ -463,12 +518,27 @@ def _map_problems(exc: BadInput, sheet: str, g: Group, field_rows: list[int]) ->
 
 
 def import_catalog(session: Session, principal: Principal, path: Path, *, publish: bool = False) -> ImportReport:
-    """Create or update every resource in the workbook; publish them directly with ``publish``."""
+    """Create or update every resource in the workbook; publish them directly with ``publish``.
+
+    Unchanged resources are a no-op whatever their status; another provider's resources are skipped
+    with one notice (a department officer may import the whole published catalogue); an edit of a
+    published resource by anyone but the admin becomes a change request for the bureau."""
     authorize(principal, "catalog.edit")
     if publish:
         authorize(principal, "catalog.publish_direct")
-    resources, errors, sheet = read_workbook(Path(path))
-    report = ImportReport()
+    resources, errors, sheet, warnings = read_workbook(Path(path))
+    report = ImportReport(warnings=warnings)
+    admin = records._is_admin(principal)
+    others = [p for p in resources if not admin and p[0].provider_code != principal.org_code]
+    if others and len(others) == len(resources):
+        raise BadInput(f"文件中的 {len(others)} 个资源都不是本单位（{principal.org_name or principal.org_code}）"
+                       "提供的，未导入任何资源；只能导入本单位的信息资源", code="not_provider",
+                       detail={"skipped": [p[0].code or p[0].name for p in others]})
+    if others:
+        report.skipped = [p[0].code or p[0].name for p in others]
+        report.warnings.append({"code": "other_providers_skipped", "count": len(others),
+                                "message": f"已跳过 {len(others)} 个其他单位提供的资源（只能导入本单位的信息资源）"})
+        resources = [p for p in resources if p not in others]
     if not errors:
         for res, g, field_rows in resources:
             try:
@@ -477,16 +547,32 @@ def import_catalog(session: Session, principal: Principal, path: Path, *, publis
                 errors += _map_problems(exc, sheet, g, field_rows)
     if errors:
         _raise(errors)
-    for res, g, _field_rows in resources:
+    for res, g, field_rows in resources:
         try:
             existing = records.find_resource(session, res.code) if res.code else None
             if existing is None:
                 out = records.create_resource(session, principal, res)
                 report.created.append(out.code)
             else:
-                before = existing.updated_at
-                out = records.update_resource(session, principal, existing.code, res)
-                (report.updated if out.updated_at != before else report.unchanged).append(out.code)
+                if not g.keywords_given:
+                    res = res.model_copy(update={"keywords": existing.keywords})
+                changed = records.changes(session, existing.code, res)
+                if not changed:
+                    report.unchanged.append(existing.code)
+                    out = existing
+                elif existing.status == "published" and not admin:
+                    review.request_change(session, principal, existing.code, res)
+                    header = ATTRIBUTE_COLUMNS.get(changed[0], "信息资源名称")
+                    row = _changed_field_row(existing, res, field_rows) if header == "信息项名称" else None
+                    cell = CellError(sheet, row or g.rows_of.get(header, g.first_row), _col(header), header,
+                                     "change_requested", "已发布的资源被修改：已提交变更申请（"
+                                     + "、".join(ATTRIBUTE_LABELS.get(c, c) for c in changed)
+                                     + "），大数据局审核通过后生效")
+                    report.change_requests.append({**cell.as_dict(), "resource": existing.code, "changed": changed})
+                    continue
+                else:
+                    out = records.update_resource(session, principal, existing.code, res)
+                    report.updated.append(out.code)
             if publish and out.status != "published":
                 review.publish_direct(session, principal, out.code)
                 report.published.append(out.code)
@@ -497,8 +583,19 @@ def import_catalog(session: Session, principal: Principal, path: Path, *, publis
     audit.record(session, principal, "catalog.import", "catalog_file", path.name,
                  {"sm3": sm3_hex(Path(path).read_bytes()), "created": len(report.created),
                   "updated": len(report.updated), "unchanged": len(report.unchanged),
+                  "change_requests": len(report.change_requests), "skipped": len(report.skipped),
                   "published": len(report.published)})
     return report
+
+
+def _changed_field_row(before: ResourceOut, after: ResourceIn, field_rows: list[int]) -> int | None:
+    """The sheet row of the first 信息项 that differs (None when only the count changed past the rows)."""
+    keep = set(FieldIn.model_fields) - {"position"}
+    for i, f in enumerate(after.fields):
+        old = before.fields[i].model_dump(include=keep) if i < len(before.fields) else None
+        if old != f.model_dump(include=keep) and i < len(field_rows):
+            return field_rows[i]
+    return field_rows[-1] if field_rows else None
 
 
 def _raise(errors: list[CellError]) -> None:
@@ -531,9 +628,32 @@ def resource_rows(r: ResourceOut) -> list[list[Any]]:
     return rows
 
 
-def write_workbook(resources: list[ResourceOut], path: Path) -> None:
+EXAMPLE = ResourceOut.model_construct(
+    code=EXAMPLE_CODE, name="（示例）集中式饮用水水源地水质监测", summary="全市集中式饮用水水源地的自动监测数据，每日更新",
+    class_code="202001", class_name="生态环境/水环境", provider_code="320200-sthjj", provider_name="无锡市生态环境局",
+    format="数据库表", share_type="无条件共享", share_condition="", share_basis="", share_method="接口调用",
+    open_type="无条件开放", open_condition="", update_cycle="每日", publish_date=None, related_codes=[], keywords=[],
+    fields=[FieldIn(name="zdbm", label="站点编码", grading="L1", nullable=False, is_key=True),
+            FieldIn(name="jcsj", label="监测时间", data_type="datetime", element="date", grading="L1", nullable=False),
+            FieldIn(name="szlb", label="水质类别", element="enum", enum_values=["Ⅰ类", "Ⅱ类", "Ⅲ类"], grading="L1")])
+
+
+def _choices() -> dict[str, list[str]]:
+    """The allowed values of the columns that have a closed list, as the drop-downs offer them."""
+    return {"信息资源分类": [f"{c} {class_label(c)}" for c in sorted(CLASSES) if len(c) == 6],
+            "数据类型": list(DATA_TYPES.values()), "数据元标准": [v for k, v in ELEMENT_LABELS.items() if k != "enum"]
+            + ["枚举值：值1|值2"], "分级": ["L1", "L2", "L3", "L4"], "是否主键": ["是", "否"], "是否可为空": ["是", "否"],
+            "共享类型": list(SHARE_TYPES), "开放属性": list(OPEN_TYPES), "更新周期": list(UPDATE_CYCLES)}
+
+
+def write_workbook(resources: list[ResourceOut], path: Path, *, example: bool = False) -> None:
+    """The catalogue sheet: one row per 信息项; a resource's own cells are merged down its rows (read
+    from the first row on import); drop-downs from a hidden 取值 sheet. ``example`` writes the blank
+    template's example row (its 信息资源代码 “示例” keeps it from being imported)."""
     from openpyxl import Workbook
+    from openpyxl.comments import Comment
     from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
     wb = Workbook()
@@ -542,28 +662,48 @@ def write_workbook(resources: list[ResourceOut], path: Path) -> None:
     ws.append(COLUMNS)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F5")
+        cell.fill = PatternFill("solid", fgColor="DDE7F5" if cell.value in RESOURCE_COLUMNS else "E8F3E8")
         cell.alignment = Alignment(vertical="center", wrap_text=True)
-    for r in resources:
+    ws["A1"].comment = Comment("蓝色列是资源级信息，只读取每个资源的第一行；绿色列每行一个信息项。"
+                               "信息资源分类可填代码、名称路径或两者。", "citybase")
+    top = Alignment(vertical="top", wrap_text=True)
+    for r in ([EXAMPLE] if example else []) + resources:
+        first = ws.max_row + 1
         for row in resource_rows(r):
             ws.append(row)
+        last = ws.max_row
+        for h in RESOURCE_COLUMNS:
+            letter = _col(h)
+            ws[f"{letter}{first}"].alignment = top
+            if last > first:
+                ws.merge_cells(f"{letter}{first}:{letter}{last}")
+        if r.code == EXAMPLE_CODE:
+            for row in ws.iter_rows(min_row=first, max_row=last):
+                for cell in row:
+                    cell.font = Font(color="808080", italic=True)
     date_col = COLUMNS.index("发布日期") + 1
     for (cell,) in ws.iter_rows(min_row=2, min_col=date_col, max_col=date_col):
         cell.number_format = "yyyy-mm-dd"
     widths = {"信息资源分类": 26, "信息资源名称": 24, "信息资源代码": 14, "信息资源提供方": 22, "信息资源摘要": 36,
-              "信息项中文名": 18, "数据元标准": 16, "共享条件": 30, "开放属性": 24, "关联资源代码": 18}
-    from openpyxl.utils import get_column_letter
-
+              "信息项中文名": 18, "数据元标准": 18, "共享条件": 30, "开放属性": 24, "关联资源代码": 18}
     for i, c in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(i)].width = widths.get(c, 12)
     ws.freeze_panes = "B2"
+    lists = wb.create_sheet(CHOICES_SHEET)
+    lists.sheet_state = "hidden"
     last = max(ws.max_row, 2000)
-    for header, options in (("数据类型", list(DATA_TYPES.values())), ("分级", ["L1", "L2", "L3", "L4"]),
-                            ("是否主键", ["是", "否"]), ("是否可为空", ["是", "否"]), ("共享类型", list(SHARE_TYPES)),
-                            ("更新周期", list(UPDATE_CYCLES))):
-        dv = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=True)
-        letter = _col(header)
-        dv.add(f"{letter}2:{letter}{last}")
+    for i, (header, options) in enumerate(_choices().items(), start=1):
+        letter = get_column_letter(i)
+        lists.cell(row=1, column=i, value=header)
+        for j, option in enumerate(options, start=2):
+            lists.cell(row=j, column=i, value=option)
+        # the lists are a help, not a wall: 枚举值 and conditions (有条件开放：…) are typed freely
+        strict = header not in ("数据元标准", "开放属性", "信息资源分类")
+        dv = DataValidation(type="list", formula1=f"'{CHOICES_SHEET}'!${letter}$2:${letter}${len(options) + 1}",
+                            allow_blank=True, showErrorMessage=strict, errorTitle="取值不在列表中",
+                            error=f"{header}请从下拉列表中选择")
+        target = _col(header)
+        dv.add(f"{target}2:{target}{last}")
         ws.add_data_validation(dv)
     extra = wb.create_sheet(EXTRA_SHEET)
     extra.append(EXTRA_COLUMNS)
@@ -578,6 +718,11 @@ def write_workbook(resources: list[ResourceOut], path: Path) -> None:
     tmp = path.with_name(path.name + ".part")
     wb.save(tmp)
     tmp.replace(path)
+
+
+def write_template(path: Path) -> None:
+    """导出空白模板: the headers, the drop-downs and one filled example row (never imported)."""
+    write_workbook([], Path(path), example=True)
 
 
 def export_catalog(session: Session, principal: Principal, path: Path, *, status: str | None = None,

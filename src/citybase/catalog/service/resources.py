@@ -359,24 +359,40 @@ def create_resource(session: Session, principal: Principal, data: ResourceIn) ->
     return to_out(res, _org_names(session, res.provider_code))
 
 
+def changes(session: Session, code: str, data: ResourceIn) -> list[str]:
+    """The attributes ``data`` would change on resource ``code`` (after normalising), in name order."""
+    res = _load(session, code)
+    d = normalise(data.model_copy(update={"code": code}))
+    before, after = _comparable(to_out(res, {})), _comparable(d)
+    return sorted(k for k, v in after.items() if before.get(k) != v)
+
+
 def update_resource(session: Session, principal: Principal, code: str, data: ResourceIn) -> ResourceOut:
     """Edit a draft, returned or withdrawn resource (a withdrawn one becomes a draft again).
 
-    The admin (imports) may also correct a published resource in place."""
+    Saving a resource unchanged is a no-op whatever its status. The admin (imports) may also correct a
+    published resource in place; anyone else proposes a change request (:func:`review.request_change`)."""
     authorize(principal, "catalog.edit")
     res = _load(session, code, lock=True)
     _check_provider(principal, res.provider_code)
     _check_provider(principal, data.provider_code)
-    if res.status == "submitted":
-        raise IllegalTransition("资源正在审核中，不能修改；如需修改请联系大数据局退回", code="under_review")
-    if res.status == "published" and not _is_admin(principal):
-        raise IllegalTransition("已发布的资源须先撤回再修改", code="published_readonly")
     d = normalise(data.model_copy(update={"code": code}))
-    identity.get_org(session, d.provider_code)
     before = to_out(res, {})
     if _comparable(before) == _comparable(d):
         return to_out(res, _org_names(session, res.provider_code))
+    if res.status == "submitted":
+        raise IllegalTransition("资源正在审核中，不能修改；如需修改请联系大数据局退回", code="under_review")
+    if res.status == "published" and not _is_admin(principal):
+        raise IllegalTransition("已发布的资源不能直接修改：请提交变更申请（由大数据局审核后生效），或先撤回再修改",
+                                code="published_readonly")
+    identity.get_org(session, d.provider_code)
     changed = sorted(k for k, v in _comparable(d).items() if _comparable(before).get(k) != v)
+    return apply_update(session, principal, res, d, changed)
+
+
+def apply_update(session: Session, principal: Principal, res: Resource, d: ResourceIn,
+                 changed: list[str]) -> ResourceOut:
+    """Write the normalised ``d`` over ``res`` (the caller checked who may), with history and audit."""
     _apply(res, d)
     _set_fields(session, res, d.fields)
     old_status = res.status
@@ -385,7 +401,7 @@ def update_resource(session: Session, principal: Principal, code: str, data: Res
     session.flush()
     _touch(session, res)
     _event(session, res, principal, "update", old_status, "修改：" + "、".join(changed))
-    audit.record(session, principal, "catalog.update", OBJECT_TYPE, code, {"changed": changed})
+    audit.record(session, principal, "catalog.update", OBJECT_TYPE, res.code, {"changed": changed})
     session.flush()
     return to_out(res, _org_names(session, res.provider_code))
 
