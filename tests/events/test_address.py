@@ -68,7 +68,7 @@ def test_an_address_only_call_is_placed_in_its_grid(addresses):
     assert order.grid_code == "320213021001001" and order.street_code == "320213021"
     assert (order.lon, order.lat) == WEST and order.address == "中山路100号北门"
     # an address the library does not know still finds its street by name, without a grid
-    other = IntakeIn(channel="hotline", description="噪音", address="崇安寺街道某小区", type_code="TGARB")
+    other = IntakeIn(channel="hotline", description="夜间施工噪音扰民", address="崇安寺街道某小区", type_code="TGARB")
     with session_scope() as s:
         number = service.intake(s, addresses.operator, other).number
     assert fetch(number).street_code == "320213021" and fetch(number).grid_code is None
@@ -87,3 +87,19 @@ def test_the_intake_help_shows_the_place_and_duplicates_for_an_address(addresses
     assert body["place"]["grid_code"] == "320213021001001" and body["place"]["lon"] == WEST[0]
     page = client.get("/events/suggest", params={"description": "垃圾", "address": "中山路100号"})
     assert "按标准地址" in page.text and "320213021001001" in page.text
+
+
+def test_a_number_the_library_lacks_falls_back_to_the_same_road_and_is_marked(addresses, client):
+    with make_session() as s:
+        near = baselib.geocode(s, "崇安寺街道中山路96号")
+        assert near["address"].endswith("中山路100号") and near["precision"] == "road"
+        assert baselib.geocode(s, "崇安寺街道解放路96号") is None  # no such road there
+        place = service.locate(s, None, None, "崇安寺街道中山路96号")
+        assert place.grid_code == "320213021001001" and place.approximate and "近似" in place.warning
+        assert baselib.address_suggestions(s, "崇安寺街道中山") == ["无锡市梁溪区崇安寺街道中山路10号",
+                                                                  "无锡市梁溪区崇安寺街道中山路100号"]
+    from tests.conftest import login
+
+    login(client, "operator")
+    r = client.get("/events/addresses", params={"address": "梁溪区人民中"})
+    assert '<option value="无锡市梁溪区崇安寺街道人民中路8号">' in r.text

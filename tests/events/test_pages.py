@@ -95,7 +95,7 @@ def test_grid_worker_mobile_report_with_photo(client, ev):
     number = re.search(r"工单号 (\d+)", r.text).group(1)
     o = fetch(number)
     assert o.channel == "grid" and len(o.photos) == 1 and o.street_code == "320205001"
-    r = client.post("/events/report", data={"csrf_token": token, "description": "假照片", "lon": str(lon),
+    r = client.post("/events/report", data={"csrf_token": token, "description": "人行道护栏倒了", "lon": str(lon),
                                             "lat": str(lat)},
                     files=[("photos", ("x.jpg", b"GIF89a-not-really", "image/jpeg"))], follow_redirects=True)
     assert "不是有效的图片" in r.text

@@ -14,6 +14,7 @@ rebuilds only those (``rebuild_stale``).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 import warnings
@@ -406,13 +407,25 @@ def remove_provenance(key: str) -> None:
 # The part of a standard address after its 街道/镇/乡 (the road and house number, or a place name):
 # what people actually say on the phone, with or without the city, district and street before it.
 _ADDRESS_CORE = r"^.*(?:街道|镇|乡|开发区|园区)(.+)$"
+_ADDRESS_PREFIX = r"区([^区]*?(?:街道|镇|乡|开发区|园区))"  # the 街道/镇 before the core
+_ROAD_NUMBER = r"(.{2,20}?(?:大道|路|街|巷|弄|道))(\d{1,5})号"
+
+
+def _geo_build(session: Session) -> Path | None:
+    b = last_build(session, "geo")
+    if b is None:
+        return None
+    path = _provenance_dir("geo") / f"build-{b.number:06d}.parquet"
+    return path if path.exists() else None
 
 
 def geocode(session: Session, text: str) -> dict[str, Any] | None:
     """The standard address (自然资源和空间地理基础库) named in free ``text``, with its coordinates:
     the longest address core — road and number after the street/town — contained in the text,
-    within the district the text names if it names one. None when the library has no build or
-    nothing matches. Reads the latest build, so new standard addresses count after a rebuild."""
+    within the district the text names if it names one. When no number matches, the same road in
+    the street (or district) the text names gives its nearest house number, marked
+    ``precision: "road"``. None when the library has no build or nothing matches. Reads the latest
+    build, so new standard addresses count after a rebuild."""
     import unicodedata
 
     from citybase.reference import divisions
@@ -420,23 +433,57 @@ def geocode(session: Session, text: str) -> dict[str, Any] | None:
     probe = "".join(unicodedata.normalize("NFKC", text or "").split())
     if len(probe) < 4:
         return None
-    b = last_build(session, "geo")
-    if b is None:
-        return None
-    path = _provenance_dir("geo") / f"build-{b.number:06d}.parquet"
-    if not path.exists():
+    path = _geo_build(session)
+    if path is None:
         return None
     district = next((d.name for d in divisions.city_profile(get_settings().city_code).districts
                      if d.name in probe), "")
     con = lake.macro_connection()  # kept open per thread: an operator types one address after another
+    source = (f"(SELECT bzdz, TRY_CAST(jd AS DOUBLE) AS jd, TRY_CAST(wd AS DOUBLE) AS wd, "
+              f"CAST(jdbm AS VARCHAR) AS jdbm, regexp_extract(replace(bzdz, ' ', ''), '{_ADDRESS_CORE}', 1) AS core, "
+              f"regexp_extract(replace(bzdz, ' ', ''), '{_ADDRESS_PREFIX}', 1) AS prefix "
+              f"FROM read_parquet({_lit(str(path))}))")
     row = con.execute(
-        f"SELECT bzdz, jd, wd, jdbm FROM (SELECT bzdz, TRY_CAST(jd AS DOUBLE) AS jd, "
-        f"TRY_CAST(wd AS DOUBLE) AS wd, CAST(jdbm AS VARCHAR) AS jdbm, "
-        f"regexp_extract(replace(bzdz, ' ', ''), '{_ADDRESS_CORE}', 1) AS core "
-        f"FROM read_parquet({_lit(str(path))})) "
+        f"SELECT bzdz, jd, wd, jdbm FROM {source} "
         "WHERE length(core) >= 4 AND jd IS NOT NULL AND wd IS NOT NULL AND contains(?, core) "
         "AND contains(bzdz, ?) ORDER BY length(core) DESC, bzdz LIMIT 1",
         [probe, district]).fetchone()
+    if row is not None:
+        return {"address": row[0], "lon": float(row[1]), "lat": float(row[2]), "street_code": row[3],
+                "precision": "address"}
+    m = re.search(_ROAD_NUMBER, probe)
+    if m is None:
+        return None
+    road, number = m[1], int(m[2])
+    road = re.sub(r"^.*(?:街道|镇|乡|区)", "", road)  # the road alone, without the place before it
+    if len(road) < 2:
+        return None
+    row = con.execute(
+        f"SELECT bzdz, jd, wd, jdbm FROM {source} "
+        "WHERE jd IS NOT NULL AND wd IS NOT NULL AND starts_with(core, ?) AND contains(?, prefix) "
+        "AND length(prefix) > 0 AND contains(bzdz, ?) "
+        "ORDER BY abs(TRY_CAST(regexp_extract(core, '(\\d+)号', 1) AS INTEGER) - ?), bzdz LIMIT 1",
+        [road, probe, district, number]).fetchone()
     if row is None:
         return None
-    return {"address": row[0], "lon": float(row[1]), "lat": float(row[2]), "street_code": row[3]}
+    return {"address": row[0], "lon": float(row[1]), "lat": float(row[2]), "street_code": row[3],
+            "precision": "road"}
+
+
+def address_suggestions(session: Session, text: str, limit: int = 8) -> list[str]:
+    """Standard addresses that contain every part of what was typed (区 / 街道 / road and number),
+    for the intake form's autocomplete. Empty when the library has no build."""
+    import unicodedata
+
+    probe = "".join(unicodedata.normalize("NFKC", text or "").split())
+    parts = [p for p in re.split(r"(?<=[区道镇乡])", probe) if p]
+    if len(probe) < 2 or not parts:
+        return []
+    path = _geo_build(session)
+    if path is None:
+        return []
+    where = " AND ".join(["contains(a, ?)"] * len(parts))
+    rows = lake.macro_connection().execute(
+        f"SELECT bzdz FROM (SELECT bzdz, replace(bzdz, ' ', '') AS a FROM read_parquet({_lit(str(path))})) "
+        f"WHERE {where} ORDER BY length(bzdz), bzdz LIMIT ?", [*parts, max(1, min(limit, 20))]).fetchall()
+    return [r[0] for r in rows]

@@ -3,6 +3,7 @@ order detail with its actions, statistics and the hotspot map."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -102,21 +103,53 @@ def new_form(request: Request, principal: Principal = Depends(requires("events.i
 async def new_submit(request: Request, principal: Principal = Depends(requires("events.intake"))) -> Response:
     form = await request.form()
     values = {k: v for k, v in form.items() if isinstance(v, str)}
+    description = values.get("description", "").strip()
+    type_code = values.get("type_code") or None
+    accepted = False
+    if not type_code and values.get("dispatch_now"):  # “采用系统推荐”: the operator accepted the top suggestion
+        with make_session() as s:
+            active = {t.code for t in _types(s)}
+        top = [c for c, _p in (service.suggest_types(description, 3) if description else []) if c in active]
+        type_code, accepted = (top[0], True) if top else (None, False)
     try:
-        data = intake_in(channel="hotline", description=values.get("description", "").strip() or " ",
-                         type_code=values.get("type_code") or None, lon=_float(values.get("lon")),
-                         lat=_float(values.get("lat")), address=values.get("address") or None,
+        data = intake_in(channel="hotline", description=description or " ", type_code=type_code,
+                         lon=_float(values.get("lon")), lat=_float(values.get("lat")),
+                         address=values.get("address") or None, address_unknown=bool(values.get("address_unknown")),
                          reporter_name=values.get("reporter_name") or None,
                          reporter_phone=values.get("reporter_phone") or None, auto_dispatch=False)
+        notes: list[tuple[str, bool]] = []  # (text, is a warning)
         with session_scope() as s:
+            place = service.locate(s, data.lon, data.lat, data.address)
             out = service.intake(s, principal, data)
-            if values.get("dispatch_now") and out.type_code:
-                service.dispatch(s, principal, out.number)
-        return flash.redirect(f"/events/orders/{out.number}", f"已受理，工单号 {out.number}")
+            if values.get("dispatch_now"):
+                if out.type_code:
+                    try:
+                        with s.begin_nested():
+                            service.dispatch(s, principal, out.number)
+                        notes.append(("已按派单目录派单" + ("（采用系统推荐的问题类型）" if accepted else ""), False))
+                    except CitybaseError as err:
+                        notes.append((f"未能立即派单：{err.message}", True))
+                else:
+                    notes.append(("未能立即派单：系统没有推荐出问题类型，请在工单页选择类型后派单", True))
+        if data.address_unknown and not out.district_code:
+            notes.append(("地址不详，工单已标记，请分拨时确认位置", True))
+        elif place.warning:
+            notes.append((place.warning, True))
+        message = "；".join([f"已受理，工单号 {out.number}", *(n for n, _ in notes)])
+        return flash.redirect(f"/events/orders/{out.number}", message,
+                              "warn" if any(w for _, w in notes) else "ok")
     except CitybaseError as err:
         with make_session() as s:
             return render(request, "events/new.html", {"types": _types(s), "form": values, "flash": err.message,
                                                        "flash_kind": "err"}, status_code=err.status_code)
+
+
+@router.get("/addresses", response_class=HTMLResponse)
+def addresses(request: Request, address: str = "", principal: Principal = Depends(requires("events.intake"))) -> Response:
+    """htmx fragment: the standard addresses matching what was typed, as the address field's datalist."""
+    with make_session() as s:
+        found = service.address_suggestions(s, address[:100])
+    return render(request, "events/_addresses.html", {"found": found})
 
 
 @router.get("/suggest", response_class=HTMLResponse)
@@ -179,9 +212,30 @@ async def public_submit(request: Request, principal: Principal = Depends(public)
                          reporter_phone=str(form.get("phone") or "")[:20] or None, photos=await _photos(form))
         with session_scope() as s:
             out = service.intake(s, principal, data)
-        return flash.redirect("/events/public", f"感谢您的反映！受理编号 {out.number}，可凭编号查询办理进度。")
+        note = "，可凭编号和手机号后四位在“进度查询”查看办理进度" if data.reporter_phone else \
+            "（未留手机号，无法在线查询进度，可拨打 12345 询问）"
+        return flash.redirect("/events/public", f"感谢您的反映！受理编号 {out.number}{note}。")
     except CitybaseError as err:
         return flash.redirect("/events/public", err.message, "err")
+
+
+TRACK_PER_MINUTE = 10
+
+
+@router.get("/track", response_class=HTMLResponse)
+def track(request: Request, number: str = "", phone4: str = "", principal: Principal = Depends(public)) -> Response:
+    """进度查询 for citizens: order number + last four digits of the phone given at reporting."""
+    result, message = None, ""
+    if number or phone4:
+        ratelimit.hit(f"events.track:{client_ip(request)}", TRACK_PER_MINUTE).raise_if_exceeded(
+            f"查询过于频繁：每分钟最多 {TRACK_PER_MINUTE} 次，请稍后再试")
+        try:
+            with make_session() as s:
+                result = service.track(s, number[:40], phone4[:8])
+        except CitybaseError as err:
+            message = err.message
+    return render(request, "events/track.html", {"result": result, "number": number[:40], "flash": message,
+                                                  "flash_kind": "err"}, status_code=404 if message else 200)
 
 
 # ---------------------------------------------------------------- detail and actions
@@ -204,12 +258,17 @@ def _detail(request: Request, number: str, principal: Principal, phone: str | No
             default_unit, _ = service.resolve_units(s, row, row.type_code or row.suggested_type)
         actors = {e.actor for e in order.timeline}
         names = service.actor_names(s, actors)
+        grid_names = {}
+        if order.grid_code:
+            with contextlib.suppress(CitybaseError):
+                g = grid.get_grid(s, order.grid_code)
+                grid_names[g.code] = "".join(x for x in (g.community_name, g.name) if x) or g.code
         return render(request, "events/detail.html", {
             "o": order, "actor_names": names, "type_names": {t.code: t.name for t in _types(s)}, "types": _types(s), "units": units, "default_unit": default_unit, "phone": phone,
             "is_handler": principal.can("events.handle") and principal.org_code == order.main_unit,
             "is_verifier": principal.can("events.verify"), "is_operator": principal.can("events.dispatch"),
             "sla_text": service.sla_text(order.sla), "action_labels": service.ACTION_LABELS,
-            "level_labels": service.LEVEL_LABELS, **_ctx(s)})
+            "level_labels": service.LEVEL_LABELS, "grid_names": grid_names, **_ctx(s)})
 
 
 @router.post("/orders/{number}/act", response_class=HTMLResponse)

@@ -46,6 +46,7 @@ class IntakeIn(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
     photos: list[PhotoIn] = Field(default_factory=list)
     auto_dispatch: bool | None = None  # None: machine channels (api, sensor, open311) dispatch at once
+    address_unknown: bool = False  # the caller cannot say where: registered without a place, flagged
 
     _no_nul = field_validator("*", mode="before")(refuse_nul)
 

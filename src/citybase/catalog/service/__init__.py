@@ -14,8 +14,10 @@ the code is the backstop."""
 
 # ruff: noqa: F401 - the package keeps the import surface of the module it was split from
 from citybase.catalog.service.excel import (
-    export_xlsx,
     import_xlsx,
+)
+from citybase.catalog.service.excel_export import (
+    export_xlsx,
     write_template,
 )
 from citybase.catalog.service.resources import (

@@ -54,6 +54,8 @@ from citybase.events.service.flow import (
     dispatch,
     feedback,
     merge,
+    reassign,
+    recall,
     reject,
     request_extension,
     resume,
@@ -63,6 +65,7 @@ from citybase.events.service.flow import (
     start,
     suspend,
     triage,
+    urge,
     verify,
 )
 from citybase.events.service.history import (
@@ -87,6 +90,7 @@ from citybase.events.service.place import (
     _geocode_text,
     _grid_locate,
     _standard_address,
+    address_suggestions,
     find_duplicates,
     grid_locator,
     locate,
@@ -109,6 +113,7 @@ from citybase.events.service.queries import (
     orders_closed_since,
     stats,
     to_out,
+    track,
 )
 from citybase.events.service.records import (
     _ORDER_COLUMNS,

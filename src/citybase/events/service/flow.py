@@ -156,6 +156,46 @@ def sign(session: Session, principal: Principal, number: str, *, now: datetime |
     return order
 
 
+def recall(session: Session, principal: Principal, number: str, reason: str = "") -> WorkOrder:
+    """撤回: the dispatcher takes back an order the unit has not signed for (已派单 → 待派单)."""
+    authorize(principal, "events.dispatch")
+    order = _order(session, number, lock=True)
+    _require(order, "recall", {DISPATCHED})
+    reason = (reason or "").strip() or "派单有误，撤回重派"
+    unit = order.main_unit
+    _move(session, principal, order, "recall", {DISPATCHED}, TRIAGED, reason, {"main_unit": unit})
+    _cancel_timers(session, order)
+    order.main_unit, order.assist_units = None, []
+    order.dispatched_at = order.sign_due_at = order.handle_due_at = None
+    return order
+
+
+def reassign(session: Session, principal: Principal, number: str, main_unit: str | None,
+             assist_units: list[str] | None = None, reason: str = "") -> WorkOrder:
+    """改派: recall an unsigned order and dispatch it to another unit in one step (the clock restarts)."""
+    authorize(principal, "events.dispatch")
+    order = _order(session, number, lock=True)
+    _require(order, "reassign", {DISPATCHED})
+    if not main_unit:
+        raise BadInput("请选择改派的主办单位", code="missing_unit")
+    if main_unit == order.main_unit:
+        raise BadInput("改派的主办单位与当前相同", code="same_unit")
+    recall(session, principal, number, (reason or "").strip() or "改派")
+    return dispatch(session, principal, number, main_unit, assist_units)
+
+
+def urge(session: Session, principal: Principal, number: str, note: str = "") -> WorkOrder:
+    """催办 by the dispatcher: a note on the timeline and the ledger, and one more on the order's urge count."""
+    authorize(principal, "events.dispatch")
+    order = _order(session, number, lock=True)
+    _require(order, "urge", {DISPATCHED, SIGNED, IN_PROGRESS})
+    order.urge_count = (order.urge_count or 0) + 1
+    note = (note or "").strip() or "请尽快签收办理"
+    _move(session, principal, order, "urge", {DISPATCHED, SIGNED, IN_PROGRESS}, order.status, note,
+          {"urge_count": order.urge_count})
+    return order
+
+
 def _local(value: datetime) -> str:
     return local_time(value)
 
@@ -366,6 +406,9 @@ ACTIONS: dict[str, Callable[[Session, Principal, str, ActionIn], WorkOrder]] = {
     "merge": lambda s, p, n, b: merge(s, p, n, (b.master_number or "").strip()),
     "answer": lambda s, p, n, b: answer(s, p, n, b.note or b.reason or ""),
     "sign": lambda s, p, n, b: sign(s, p, n),
+    "recall": lambda s, p, n, b: recall(s, p, n, b.reason or ""),
+    "reassign": lambda s, p, n, b: reassign(s, p, n, b.main_unit, b.assist_units, b.reason or ""),
+    "urge": lambda s, p, n, b: urge(s, p, n, b.note or b.reason or ""),
     "return": lambda s, p, n, b: return_order(s, p, n, b.reason or ""),
     "start": lambda s, p, n, b: start(s, p, n),
     "extension": lambda s, p, n, b: request_extension(s, p, n, b.amount or 0, b.reason or ""),

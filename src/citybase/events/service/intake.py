@@ -32,7 +32,14 @@ from citybase.events.service.photos import _store_photo
 from citybase.events.service.place import grid_locator, locate, suggest_types
 from citybase.events.service.queries import to_out
 from citybase.events.service.records import _event, _move, _NewOrder, _Rows
-from citybase.events.service.states import CHANNEL_LABELS, MACHINE_CHANNELS, RECEIVED, TRIAGED
+from citybase.events.service.states import (
+    CHANNEL_LABELS,
+    MACHINE_CHANNELS,
+    MIN_DESCRIPTION,
+    PEOPLE_CHANNELS,
+    RECEIVED,
+    TRIAGED,
+)
 from citybase.reference import divisions
 from citybase.reference.workcal import RememberingCalendar
 
@@ -67,6 +74,9 @@ def _check_intake(principal: Principal, data: IntakeIn) -> None:
         raise BadInput("物联感知工单必须带告警编号 external_id", code="missing_external_id")
     if not data.description.strip():
         raise BadInput("请填写问题描述", code="missing_description")
+    if data.channel in PEOPLE_CHANNELS and len("".join(data.description.split())) < MIN_DESCRIPTION:
+        raise BadInput(f"问题描述太短：请至少写 {MIN_DESCRIPTION} 个字，说清是什么问题（如“路灯不亮”）",
+                       code="description_too_short", detail={"min_length": MIN_DESCRIPTION})
     if (data.lon is None) != (data.lat is None):
         raise BadInput("经度和纬度须同时提供", code="bad_point")
 
@@ -170,6 +180,13 @@ def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestio
         org = principal.org_code
         if len(org) == 9 and (place.district_code is None or org.startswith(place.district_code)):
             place.street_code, place.district_code = org, org[:6]
+    if data.channel in PEOPLE_CHANNELS and place.district_code is None and place.lon is None \
+            and data.lon is None and not data.address_unknown:
+        if data.address and data.address.strip():
+            raise BadInput(f"地址“{data.address.strip()}”无法定位到本市的区或街道：请补充区、街道或道路门牌，"
+                           "或在地图上选点；确实说不清的请勾选“地址不详”", code="address_not_found",
+                           detail={"address": data.address.strip()})
+        raise BadInput("请填写事发地址或在地图上选点；确实说不清的请勾选“地址不详”", code="missing_location")
     suggested, confidence = (suggestions[0] if suggestions else (None, None))
     ptype = None
     if data.type_code:
@@ -180,6 +197,8 @@ def _new_order(session: Session, principal: Principal, data: IntakeIn, suggestio
         ptype = ref.types.get(suggested)
     attributes = check_attributes(ptype, dict(data.attributes)) if ptype and data.channel == "open311" \
         else dict(data.attributes)
+    if data.address_unknown and place.district_code is None:
+        attributes["address_unknown"] = True
     order = _NewOrder(
         number="",  # from the id, once reserved
         channel=data.channel, status=RECEIVED, type_code=ptype.code if ptype else None,

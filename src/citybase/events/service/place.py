@@ -35,6 +35,26 @@ class Place:
     label: str = ""
     lon: float | None = None  # set when the place was found from an address
     lat: float | None = None
+    approximate: bool = False  # the point is the nearest house number on the named road, not the address
+
+    @property
+    def level(self) -> str:
+        """How precisely the place is known: grid, point, street, district or none."""
+        if self.grid_code:
+            return "grid"
+        if self.lon is not None:
+            return "point"
+        return "street" if self.street_code else "district" if self.district_code else "none"
+
+    @property
+    def warning(self) -> str:
+        """What the operator should hear when the place is not a grid (empty when it is)."""
+        if self.level == "grid":
+            return "按同一道路最近的门牌近似定位，请与来电人核实门牌" if self.approximate else ""
+        return {"point": "已定位到坐标，但该处没有网格，将由区里分拨",
+                "street": "只定位到街道，未定位到网格：请补充道路门牌，或在地图上选点",
+                "district": "只定位到区，未定位到街道和网格：请补充街道、道路门牌，或在地图上选点",
+                "none": "无法定位：请填写事发地址或在地图上选点"}[self.level]
 
 log = logging.getLogger("citybase.events.service")
 
@@ -66,6 +86,7 @@ def locate(session: Session, lon: float | None, lat: float | None, address: str 
             with contextlib.suppress(BadInput):  # a library point outside the city: names decide
                 place = locate(session, found["lon"], found["lat"], grid=grid)
                 place.lon, place.lat, place.label = found["lon"], found["lat"], found["address"]
+                place.approximate = found.get("precision") == "road"
                 return place
         return _geocode_text(address)
     return Place()
@@ -80,6 +101,17 @@ def _standard_address(session: Session, address: str) -> dict[str, Any] | None:
     except Exception:  # noqa: BLE001 - address help must never stop intake; names still match below
         log.warning("standard-address lookup failed", exc_info=True)
         return None
+
+
+def address_suggestions(session: Session, text: str, limit: int = 8) -> list[str]:
+    """Standard addresses matching what the operator typed, for the form's autocomplete."""
+    try:
+        from citybase.baselib import service as baselib
+
+        return baselib.address_suggestions(session, text, limit)
+    except Exception:  # noqa: BLE001 - autocomplete must never stop intake
+        log.warning("standard-address suggestions failed", exc_info=True)
+        return []
 
 
 def grid_locator(session: Session, max_age: float = 0.0) -> Callable[[Any, Any], GridHit | None]:

@@ -272,3 +272,52 @@ def open_orders_by_grid(session: Session) -> dict[str, int]:
     stmt = select(WorkOrder.grid_code, func.count()).where(
         WorkOrder.grid_code.is_not(None), WorkOrder.status.not_in(list(FINISHED))).group_by(WorkOrder.grid_code)
     return {g: n for g, n in session.execute(stmt)}
+
+
+# what a citizen sees of each step: no person, no note typed by staff
+PUBLIC_STEPS = {"intake": "已受理", "triage": "已分类，等待派单", "dispatch": "已转交承办单位", "sign": "承办单位已签收",
+                "start": "开始办理", "suspend": "暂缓办理", "resume": "恢复办理", "feedback": "已办理，等待核查",
+                "verify_pass": "核查通过", "verify_rework": "核查未通过，重新办理", "reopen": "重新办理",
+                "callback_satisfied": "已回访", "callback_unsatisfied": "已回访，重新办理", "close": "已办结",
+                "answer": "已答复", "reject": "不予受理", "merge": "与同类诉求合并办理", "urge": "已催办",
+                "recall": "重新派单", "return": "重新派单", "extension_approve": "办理期限已延长"}
+
+
+def track(session: Session, number: str, phone_last4: str) -> dict[str, Any]:
+    """The public progress of an order (``/events/track``): given its number and the last four
+    digits of the phone left at reporting. Unknown numbers, orders without a phone and wrong
+    digits get the same refusal, so the page cannot tell which numbers exist. Shows the stages
+    (no person, no staff note), the street, the organisation handling it and the reply."""
+    import hmac
+
+    number, digits = (number or "").strip(), "".join(ch for ch in (phone_last4 or "") if ch.isdigit())
+    if len(digits) != 4:
+        raise BadInput("请输入反映问题时所留手机号的后四位数字", code="bad_phone_digits")
+    order = session.execute(select(WorkOrder).where(WorkOrder.number == number)).scalar_one_or_none()
+    phone = "".join(ch for ch in (order.reporter_phone if order else "") or "" if ch.isdigit())
+    if order is None or len(phone) < 4 or not hmac.compare_digest(phone[-4:], digits):
+        from citybase.core.errors import NotFound
+
+        raise NotFound("没有找到该工单，或手机号后四位不符（反映问题时未留手机号的工单无法在线查询，可拨打 12345 询问）",
+                       code="track_not_found")
+    events = session.execute(select(OrderEvent.ts, OrderEvent.action).where(OrderEvent.order_id == order.id)
+                             .order_by(OrderEvent.ts, OrderEvent.id)).all()
+    steps = [{"at": ts, "step": PUBLIC_STEPS[a]} for ts, a in events if a in PUBLIC_STEPS]
+    names = org_names(session)
+    finished = order.status in FINISHED
+    return {"number": order.number, "type_name": order.type_name or "待分类", "status": status_label(order.status),
+            "finished": finished, "received_at": order.received_at,
+            "place": " ".join(n for n in (names.get(order.district_code or "", ""),
+                                          names.get(order.street_code or "", "")) if n),
+            "unit": names.get(order.main_unit or "", "") if order.main_unit else "",
+            "reply": _mask_text(order.reply) if finished else "", "steps": steps}
+
+
+def _mask_text(text: str | None) -> str:
+    """A reply as the public may read it: mobile and ID numbers in it masked."""
+    import re
+
+    from citybase.standards.masking import mask_id_number, mask_mobile
+
+    text = re.sub(r"(?<!\d)\d{17}[\dXx](?!\d)", lambda m: mask_id_number(m[0]) or "", text or "")
+    return re.sub(r"(?<!\d)1[3-9]\d{9}(?!\d)", lambda m: mask_mobile(m[0]) or "", text)

@@ -23,7 +23,7 @@ ACTION_LABELS = {
     "extension_approve": "批准延期", "extension_deny": "驳回延期", "suspend": "挂账", "resume": "恢复办理",
     "feedback": "处理反馈", "verify_pass": "核查通过", "verify_rework": "核查返工", "callback_satisfied": "回访满意",
     "callback_unsatisfied": "回访不满意", "callback_unreachable": "回访未接通", "close": "办结",
-    "reopen": "重办", "archive": "归档", "reveal_phone": "查看来电号码",
+    "reopen": "重办", "archive": "归档", "reveal_phone": "查看来电号码", "recall": "撤回派单", "reassign": "改派",
     "sign_overdue": "签收超时", "warn": "临期预警", "overdue": "办理超期", "urge": "催办", "supervise": "督办",
 }
 LEVEL_LABELS = {"street": "街道", "district": "区", "city": "市"}
@@ -31,6 +31,8 @@ CALLBACK_MAX_TRIES = 3
 DUPLICATE_RADIUS_M = 50.0
 DUPLICATE_HOURS = 24
 MACHINE_CHANNELS = {"api", "sensor", "open311"}
+PEOPLE_CHANNELS = {"hotline", "grid", "public"}  # a person typed it: a description and a place are required
+MIN_DESCRIPTION = 4  # characters (not counting spaces): “路灯不亮” is a problem, “x” is not
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 PHOTO_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
                  "GIF": ("image/gif", "gif")}
