@@ -190,6 +190,22 @@ def page(browser, request):
     context.close()
 
 
+@pytest.fixture
+def phone(browser, request):
+    """A 390 × 844 phone screen (touch, mobile viewport)."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    pg_ = context.new_page()
+    yield pg_
+    context.close()
+
+
+def no_horizontal_scroll(page) -> None:
+    """The page fits the screen's width: nothing sticks out sideways."""
+    width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= inner, (page.url, width, inner)
+
+
 def browser_login(page, base: str, username: str, password: str = "citybase2026") -> None:
     """Sign in through the login form in the browser and wait until the next page has settled."""
     page.goto(f"{base}/login")

@@ -37,8 +37,14 @@ def test_home_search_and_dataset_page(od_client):
 
 
 def test_downloads_every_format(od_client):
-    rows = list(csv.reader(io.StringIO(od_client.get(f"/open/datasets/{OPEN}/download.csv").content.decode("utf-8-sig"))))
-    assert rows[0] == ["station", "name", "district", "ph", "day", "count", "keeper"] and len(rows) == N_ROWS + 1
+    body = od_client.get(f"/open/datasets/{OPEN}/download.csv").content
+    assert body.startswith("\ufeff".encode())  # the BOM: Excel opens UTF-8 right
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0] == ["站点编码", "站点名称", "区划", "pH 值", "监测日期", "序号", "管护人"] and len(rows) == N_ROWS + 1
+    codes = od_client.get(f"/open/datasets/{OPEN}/download.csv", params={"header": "codes"}).content.decode("utf-8-sig")
+    assert codes.splitlines()[0] == "station,name,district,ph,day,count,keeper"
+    bad = od_client.get(f"/open/datasets/{OPEN}/download.csv", params={"header": "pinyin"})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "bad_header"
     gbk = od_client.get(f"/open/datasets/{OPEN}/download.gbk.csv")
     assert "charset=gbk" in gbk.headers["content-type"] and "监测点" in gbk.content.decode("gbk")
     data = od_client.get(f"/open/datasets/{OPEN}/download.json").json()
@@ -58,7 +64,7 @@ def test_downloads_every_format(od_client):
     from citybase.opendata.service import usage as u
 
     with make_session() as s:
-        assert u.totals(s, OPEN)["download"] == 6
+        assert u.totals(s, OPEN)["download"] == 7  # six formats and the codes-header CSV
 
 
 def test_rate_comment_report(od_client):
@@ -99,7 +105,7 @@ def test_application_flow(od_client):
     od_client.cookies.clear()
     login(od_client, "gaj_staff")
     got = od_client.get(f"/open/datasets/{COND}/download.csv").content.decode("utf-8-sig")
-    assert got.splitlines()[0] == "station,name,district,ph,day,count,keeper"
+    assert got.splitlines()[0] == "站点编码,站点名称,区划,pH 值,监测日期,序号,管护人"
     assert 'id="preview"' in od_client.get(f"/open/datasets/{COND}").text
     from citybase.core.audit import service as audit
     from citybase.db import make_session

@@ -63,3 +63,24 @@ def test_apply_and_approve(od_city, live_server, page):
     page.goto(f"{live_server}/open/datasets/{COND}")
     page.wait_for_selector("#preview")
     assert "负责人身份证号" in page.inner_text("#withheld")
+
+
+def test_the_portal_on_a_phone(od_city, live_server, phone):
+    from tests.conftest import no_horizontal_scroll
+
+    phone.goto(f"{live_server}/open")
+    phone.wait_for_selector("#chart-org canvas")
+    no_horizontal_scroll(phone)
+    fig = phone.locator(".od-fig").first.bounding_box()
+    assert fig["width"] > 120  # stat cards keep their words on a line, two to a row
+    assert phone.locator(".od-nav a:has-text('随手拍')").count() == 1
+    shot(phone, "opendata-home-phone")
+    phone.goto(f"{live_server}/open/search?q=水质")
+    no_horizontal_scroll(phone)
+    hit, facets = phone.locator(".od-hit").first.bounding_box(), phone.locator(".od-facet").bounding_box()
+    assert hit["width"] > 300 and facets["y"] > hit["y"]  # results first, full width; facets below
+    shot(phone, "opendata-search-phone")
+    phone.goto(f"{live_server}/open/datasets/{OPEN}")
+    phone.wait_for_selector("#preview")
+    no_horizontal_scroll(phone)  # the preview table scrolls inside its box, the page does not
+    shot(phone, "opendata-dataset-phone")

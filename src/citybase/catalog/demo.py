@@ -236,6 +236,15 @@ DEMO_RESOURCES: list[tuple[str, str, dict[str, Any], list[dict[str, Any]]]] = [
         F("tjyf", "统计月份", key=True), F("xzqh", "区划代码", key=True, **DIV),
         F("gyzcz", "工业总产值（亿元）", data_type="decimal"), F("zjzzs", "增加值增速（%）", data_type="decimal"),
         F("lrze", "利润总额（亿元）", data_type="decimal")]),
+    ("316002-0001", "tjj", dict(
+        name="各区户籍人口统计", class_name="统计/人口统计", format="电子表格",
+        summary="按区县汇总的户籍人口数、性别和年龄结构（由人口基础信息汇总生成，不含任何个人信息）。",
+        share_type="无条件共享", share_method="文件下载", open_type="无条件开放", update_cycle="每月",
+        keywords=["人口", "户籍人口", "人口统计", "年龄结构"]), [
+        F("tjrq", "统计日期", key=True, **DATE), F("xzqh", "区划代码", key=True, **DIV), F("qmc", "区县名称"),
+        F("hjrk", "户籍人口（人）", data_type="integer"), F("nx", "男性（人）", data_type="integer"),
+        F("nvx", "女性（人）", data_type="integer"), F("sn", "0-17岁（人）", data_type="integer"),
+        F("ln", "18-59岁（人）", data_type="integer"), F("lnr", "60岁及以上（人）", data_type="integer")]),
     ("321001-0001", "xfj", dict(
         name="信访事项办理信息", class_name="信访/信访事项", format="数据库表",
         summary="信访事项登记、交办和办结情况。", share_type="有条件共享",

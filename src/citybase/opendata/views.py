@@ -217,9 +217,12 @@ def _visitor(request: Request, principal: Principal) -> str:
 
 
 @router.get("/open/datasets/{code}/download.{fmt}", dependencies=[Depends(public)])
-def download(request: Request, code: str, fmt: str, principal: Principal = Depends(public)) -> Response:
-    """The whole dataset (public fields only; L2 masked) as CSV (UTF-8 / GBK), XLSX, JSON, Parquet or ZIP."""
+def download(request: Request, code: str, fmt: str, header: str = "labels",
+             principal: Principal = Depends(public)) -> Response:
+    """The whole dataset (public fields only; L2 masked) as CSV (UTF-8 / GBK), XLSX, JSON, Parquet or ZIP.
+    CSV columns carry the Chinese names; ``?header=codes`` gives the field names instead."""
     downloads.check_format(fmt)
+    downloads.check_header(header)
     _limit(request)
     with make_session() as s:
         res = get_listed(s, code)
@@ -234,7 +237,7 @@ def download(request: Request, code: str, fmt: str, principal: Principal = Depen
     name = f"{code}_{stamp}.{fmt if fmt != 'gbk.csv' else 'gbk.csv'}"
     disp = {"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(res.name)}_{name}"}
     if fmt in ("csv", "gbk.csv"):
-        return StreamingResponse(downloads.csv_stream(store, "utf-8" if fmt == "csv" else "gbk"),
+        return StreamingResponse(downloads.csv_stream(store, "utf-8" if fmt == "csv" else "gbk", header),
                                  media_type=MEDIA[fmt], headers=disp)
     if fmt == "json":
         return StreamingResponse(downloads.json_stream(store), media_type=MEDIA[fmt], headers=disp)

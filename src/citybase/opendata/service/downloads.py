@@ -47,16 +47,37 @@ def _batches(store: Store) -> Iterator[list[tuple]]:
         cur.close()
 
 
-def csv_stream(store: Store, encoding: str = "utf-8") -> Iterator[bytes]:
+HEADERS = ("labels", "codes")
+
+
+def check_header(header: str) -> str:
+    if header not in HEADERS:
+        raise BadInput(f"header 参数只能是 labels（中文列名，默认）或 codes（字段名），实际为“{header[:20]}”",
+                       code="bad_header", detail={"allowed": list(HEADERS)})
+    return header
+
+
+def _cell(v: Any) -> Any:
+    """A CSV cell as people read it: 是/否 for booleans, ISO dates, empty for null."""
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    return _json_value(v)
+
+
+def csv_stream(store: Store, encoding: str = "utf-8", header: str = "labels") -> Iterator[bytes]:
+    """The dataset as CSV: Chinese column names (``header="codes"``: the field names, for developers),
+    是/否 for booleans; UTF-8 with a BOM (Excel opens it right) or GBK."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(_names(store))
+    w.writerow([c.label or c.name for c in store.columns] if header == "labels" else _names(store))
     head = buf.getvalue()
     yield ("\ufeff" + head).encode("utf-8") if encoding == "utf-8" else head.encode("gbk", errors="replace")
     for rows in _batches(store):
         buf = io.StringIO()
         w = csv.writer(buf)
-        w.writerows([[_json_value(v) if v is not None else "" for v in r] for r in rows])
+        w.writerows([[_cell(v) for v in r] for r in rows])
         yield buf.getvalue().encode(encoding, errors="replace")
 
 
@@ -97,7 +118,7 @@ def write_xlsx(store: Store, res: ResourceOut, path: Path) -> None:
         for r in rows:
             if n >= XLSX_MAX_ROWS - 2:
                 break
-            ws.append([_json_value(v) for v in r])
+            ws.append(["是" if v is True else "否" if v is False else _json_value(v) for v in r])
             n += 1
     info = wb.create_sheet("说明")
     for line in metadata_lines(res, store):

@@ -50,11 +50,22 @@ class SearchQueryError(BadInput):
 
 
 def group_name(res: ResourceOut) -> str:
-    return res.class_code[:3]
+    """The topic group's id: the class code's 项 — the first 项 of that name, so a 主题 class and a
+    部门 class of the same name (202 生态环境, 304 生态环境) are one group on the portal."""
+    from citybase.catalog.classes import CLASSES
+
+    title = CLASSES.get(res.class_code[:3])
+    if title is None:
+        return res.class_code[:3]
+    return min(c for c, t in CLASSES.items() if len(c) == 3 and t == title)
 
 
 def group_title(res: ResourceOut) -> str:
-    return (res.class_name or "").split("/")[0] or res.class_code[:3]
+    """The topic group's name: the classification's name of the class code's 项 (one name per group,
+    whatever a department typed as the class name), else the first part of the class name."""
+    from citybase.catalog.classes import CLASSES
+
+    return CLASSES.get(res.class_code[:3]) or (res.class_name or "").split("/")[0] or res.class_code[:3]
 
 
 def resource_id(code: str, fmt: str) -> str:
