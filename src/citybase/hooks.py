@@ -82,6 +82,13 @@ class Specs:
         dict per failed rule: type, column, description, unexpected_count/percent) and ``failed`` (the
         failed rules' full results). None while the version has no report."""
 
+    @hookspec(firstresult=True)
+    def clear_field_grant(self, session: Session, principal: Principal, resource_code: str,
+                          field: str) -> str | None:
+        """The stated purpose of an active grant that lets the caller's organisation read ``field`` of
+        resource ``resource_code`` in clear, or None when there is none. A lookup by a personal
+        identifier on data the caller otherwise sees masked needs it (the exchange answers)."""
+
     @hookspec
     def catalog_resource_panels(self, session: Session, principal: Principal, resource: Any) -> Panel | None:
         """An extra panel for the catalogue resource page, or None to show nothing for it."""

@@ -47,7 +47,10 @@ def test_sample_is_masked_and_shows_sources(two_sources):
         baselib.build(s, SYSTEM, "population")
     with make_session() as s:
         staff = identity.principal_for(identity.get_user(s, "gaj_staff"), "session")
-        header, rows = baselib.sample(s, staff, "population")
+        with pytest.raises(PermissionDenied):  # business staff see the figures, not the records
+            baselib.sample(s, staff, "population")
+        officer = identity.principal_for(identity.get_user(s, "gaj_officer"), "session")  # a source department
+        header, rows = baselib.sample(s, officer, "population")
     assert header[0]["label"] == "公民身份号码"
     shown = " ".join(str(c["value"]) for r in rows for c in r)
     assert A not in shown and "张三" not in shown and "13800001111" not in shown

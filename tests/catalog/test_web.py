@@ -189,7 +189,7 @@ def test_role_permissions_on_the_api(client):
     demo.load()
     login(client, "auditor")
     h = {"X-CSRF-Token": csrf_of(client)}
-    assert client.get("/api/catalog/resources/101001-0001").status_code == 200
+    assert client.get("/api/catalog/resources/101001-0001").status_code == 403  # 三员分立: the ledger only
     assert client.post("/api/catalog/resources", json=_json_body(), headers=h).status_code == 403
     client.cookies.clear()
     login(client, "gaj_officer")

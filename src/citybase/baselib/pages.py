@@ -25,16 +25,26 @@ def overview(request: Request, principal: Principal = Depends(requires("baselib.
 
 
 @router.get("/{key}", response_class=HTMLResponse)
-def detail(request: Request, key: str, q: str | None = None,
+def detail(request: Request, key: str, q: str | None = None, purpose: str = "",
            principal: Principal = Depends(requires("baselib.read"))) -> Response:
     lib = library(key)
+    error = ""
     with make_session() as s:
         sources = service.list_sources(s, key)
         b = service.last_build(s, key)
         history = service.builds(s, key)
-        header, rows = service.sample(s, principal, key, limit=20, record_key=q or None)
+        records = service.can_see_records(s, principal, key)
+        header, rows = [], []
+        if records or q:
+            try:
+                header, rows = service.sample(s, principal, key, limit=20, record_key=(q or "")[:64] or None,
+                                              purpose=purpose[:200])
+            except CitybaseError as exc:
+                error = exc.message
     return render(request, "baselib/detail.html", {"lib": lib, "sources": sources, "build": b, "history": history,
-                                                   "header": header, "rows": rows, "q": q or "",
+                                                   "header": header, "rows": rows, "q": q or "", "purpose": purpose,
+                                                   "records": records, "flash": error, "flash_kind": "err",
+                                                   "personal_key": lib.key_attr.mask_kind is not None,
                                                    "attr_labels": {a.name: a.label for a in lib.all_attrs},
                                                    "source_names": {x.resource_code: x.resource_name for x in sources}})
 

@@ -363,11 +363,95 @@ def status(session: Session, principal: Principal) -> list[LibraryStatus]:
     return out
 
 
+# ---------------------------------------------------------------- who reads records, and lookups
+
+LOOKUP_PER_MINUTE = 20  # lookups by identifier per person and minute
+MISS_BURST = 5  # lookups per minute that find nothing (or are refused) before a security alert
+
+
+def source_departments(session: Session, key: str) -> set[str]:
+    """The departments whose resources feed the library (its active sources' providers)."""
+    codes = session.execute(select(BaselibSource.resource_code).where(
+        BaselibSource.library == key, BaselibSource.active.is_(True))).scalars().all()
+    return {r.provider_code for r in catalog.get_many(session, list(codes))}
+
+
+def can_see_records(session: Session, principal: Principal, key: str) -> bool:
+    """Records are for the big-data bureau's and the source departments' data officers; every other
+    role sees the library's figures only (status, coverage, builds)."""
+    if principal.is_system:
+        return True
+    if not principal.can("baselib.records"):
+        return False
+    return identity.in_bureau(session, principal) or principal.org_code in source_departments(session, key)
+
+
+def _ledger(principal: Principal, action: str, key: str, detail: dict[str, Any]) -> None:
+    """An entry committed on its own: a refused lookup is recorded even though its request fails."""
+    from citybase.db import session_scope
+
+    with session_scope() as s:
+        audit.record(s, principal, action, "baselib", key, detail)
+
+
+def _miss(principal: Principal, key: str, masked_key: str, reason: str) -> None:
+    """Count a lookup that found nothing or was refused; a burst of them is a security alert."""
+    from citybase.core import ratelimit
+
+    if ratelimit.hit(f"baselib.miss:{principal.actor}", MISS_BURST).allowed:
+        return
+    if ratelimit.hit(f"baselib.alerted:{principal.actor}", 1).allowed:  # one alert per person and minute
+        _ledger(principal, "security.alert", key, {
+            "kind": "lookup_misses", "message": f"1 分钟内按标识查询基础库未命中或被拒超过 {MISS_BURST} 次，疑似枚举推测",
+            "last_key": masked_key, "last_reason": reason})
+
+
+def _guard_lookup(session: Session, principal: Principal, lib: Library, record_key: str, purpose: str) -> str:
+    """Check one lookup by the library's key; returns the purpose it is recorded under."""
+    from citybase.core import ratelimit
+    from citybase.hooks import relay
+
+    masked_key = mask_value(lib.key_attr.mask_kind or "generic", record_key) or ""
+    ratelimit.hit(f"baselib.lookup:{principal.actor}", LOOKUP_PER_MINUTE).raise_if_exceeded(
+        f"按标识查询过于频繁：每人每分钟最多 {LOOKUP_PER_MINUTE} 次")
+    if not can_see_records(session, principal, lib.key):
+        _miss(principal, lib.key, masked_key, "records_restricted")
+        _ledger(principal, "baselib.lookup", lib.key, {"key": masked_key, "result": "refused",
+                                                        "reason": "records_restricted"})
+        raise PermissionDenied("基础库明细仅向大数据管理局和数据来源部门的数据管理员开放", code="records_restricted")
+    personal = lib.key_attr.mask_kind is not None
+    if not personal or principal.is_system:
+        return purpose
+    purpose = (purpose or "").strip()
+    if len(purpose) < 4:
+        raise BadInput(f"按{lib.key_attr.label}查询个人信息须写明查询事由（至少 4 个字，如：低保复核 案卷号 …），"
+                       "查询将记入审计", code="purpose_required")
+    if identity.in_bureau(session, principal):
+        return purpose
+    state = session.get(BaselibState, lib.key)
+    granted = relay().clear_field_grant(session=session, principal=principal,
+                                        resource_code=state.resource_code if state else "", field=lib.key_attr.name)
+    if granted is None:
+        _miss(principal, lib.key, masked_key, "clear_grant_required")
+        _ledger(principal, "baselib.lookup", lib.key, {"key": masked_key, "purpose": purpose, "result": "refused",
+                                                        "reason": "clear_grant_required"})
+        raise PermissionDenied(f"按{lib.key_attr.label}查询须有明文使用该字段的共享授权：请通过共享交换申请"
+                               f"“{lib.name}”并在申请中说明明文使用{lib.key_attr.label}的事由",
+                               code="clear_grant_required")
+    return f"{purpose}（授权用途：{granted}）"
+
+
 def sample(session: Session, principal: Principal, key: str, limit: int = 20,
-           record_key: str | None = None) -> tuple[list[dict[str, str]], list[list[Any]]]:
-    """Masked records with, per attribute, the source that won it."""
+           record_key: str | None = None, purpose: str = "") -> tuple[list[dict[str, str]], list[list[Any]]]:
+    """Masked records with, per attribute, the source that won it; ``record_key`` looks one up (see
+    :func:`_guard_lookup`: a personal key needs a stated purpose and, outside the bureau, a grant)."""
     authorize(principal, "baselib.read")
     lib = library(key)
+    if record_key:
+        purpose = _guard_lookup(session, principal, lib, record_key.strip(), purpose)
+    elif not can_see_records(session, principal, key):
+        raise PermissionDenied("基础库明细仅向大数据管理局和数据来源部门的数据管理员开放；您可以查看汇总信息",
+                               code="records_restricted")
     b = last_build(session, key)
     if b is None:
         return [], []
@@ -385,6 +469,12 @@ def sample(session: Session, principal: Principal, key: str, limit: int = 20,
                            f"ORDER BY _k LIMIT {int(min(max(limit, 1), 200))}", params).fetchall()
     finally:
         con.close()
+    if record_key:
+        masked_key = mask_value(lib.key_attr.mask_kind or "generic", record_key.strip()) or ""
+        _ledger(principal, "baselib.lookup", key, {"key": masked_key, "purpose": purpose,
+                                                   "result": "found" if rows else "not_found"})
+        if not rows:
+            _miss(principal, key, masked_key, "not_found")
     header = [{"name": lib.key_attr.name, "label": lib.key_attr.label}] + [
         {"name": a.name, "label": a.label} for a in lib.attrs]
     out = []

@@ -38,8 +38,9 @@ def build(key: str, principal: Principal = Depends(requires("baselib.manage"))) 
 
 
 @router.get("/{key}/records")
-def records(key: str, limit: int = Query(20, ge=1, le=200), record_key: str | None = None,
+def records(key: str, limit: int = Query(20, ge=1, le=200), record_key: str | None = Query(None, max_length=64),
+            purpose: str = Query("", max_length=200, description="按个人标识查询时必填：查询事由（记入审计）"),
             principal: Principal = Depends(requires("baselib.read"))) -> dict:
     with make_session() as s:
-        header, rows = service.sample(s, principal, key, limit=limit, record_key=record_key)
+        header, rows = service.sample(s, principal, key, limit=limit, record_key=record_key, purpose=purpose)
     return {"fields": header, "records": rows, "masked": True}

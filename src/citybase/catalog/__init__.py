@@ -11,7 +11,7 @@ Permissions:
 
 from citybase.core.identity.roles import Role, grant
 
-grant("catalog.read", Role.ADMIN, Role.AUDITOR, Role.DATA_OFFICER, Role.STAFF, Role.GRID_WORKER,
+grant("catalog.read", Role.ADMIN, Role.DATA_OFFICER, Role.STAFF, Role.GRID_WORKER,
       Role.OPERATOR)
 grant("catalog.edit", Role.DATA_OFFICER, Role.STAFF, Role.ADMIN)
 grant("catalog.submit", Role.DATA_OFFICER)

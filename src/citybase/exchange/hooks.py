@@ -31,3 +31,9 @@ def catalog_resource_panels(session: Session, principal: Principal, resource: An
     from citybase.exchange import pages  # the panel is HTML; loaded only when a resource page asks
 
     return pages.exchange_panel(session, principal, resource)
+
+
+@hookimpl
+def clear_field_grant(session: Session, principal: Principal, resource_code: str, field: str) -> str | None:
+    """The purpose of the caller's organisation's active grant naming ``field`` in clear, if any."""
+    return service.clear_grant_purpose(session, principal, resource_code, field)

@@ -9,7 +9,7 @@ Permissions:
 
 from citybase.core.identity.roles import Role, grant
 
-grant("quality.read", Role.DATA_OFFICER, Role.STAFF, Role.OPERATOR, Role.GRID_WORKER, Role.AUDITOR)
+grant("quality.read", Role.DATA_OFFICER, Role.STAFF, Role.OPERATOR, Role.GRID_WORKER)
 grant("quality.rule_edit", Role.DATA_OFFICER)
 grant("objection.raise", Role.DATA_OFFICER, Role.STAFF, Role.OPERATOR, Role.GRID_WORKER)
 grant("objection.read", Role.DATA_OFFICER, Role.STAFF, Role.OPERATOR, Role.GRID_WORKER)

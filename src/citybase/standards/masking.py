@@ -149,7 +149,15 @@ def mask_address(value: object) -> str | None:
     return prefix + "*" * (len(s) - len(prefix))
 
 
+def mask_hidden(value: object) -> str | None:
+    """Nothing shown: for a value whose visible part would narrow down another masked one (a birth
+    date is the eight hidden digits of a masked ID number)."""
+    s = as_text(value)
+    return None if s is None else "******"
+
+
 MASK_KINDS: dict[str, Callable[[object], str | None]] = {
+    "hidden": mask_hidden,
     "name": mask_name,
     "cn_id_card": mask_id_number,
     "mobile": mask_mobile,
@@ -176,6 +184,8 @@ def mask_value(kind: str, value: object) -> str | None:
 
 _NAME_FIELD = re.compile(r"(^name$|^xm$|姓名|legal_rep|法定代表人|联系人|负责人)", re.I)
 _ADDRESS_FIELD = re.compile(r"(address|addr|dz$|地址|住址)", re.I)
+# a birth date is part of the ID number: any of its digits shown beside a masked ID narrows the ID down
+_BIRTH_FIELD = re.compile(r"(^csrq$|birth|出生日期|出生年月|生日)", re.I)
 _ELEMENT_KINDS = {"cn_id_card": "cn_id_card", "mobile": "mobile"}
 
 
@@ -207,6 +217,8 @@ def _field_rule(element: str, grading: str, name: str, label: str) -> str | None
         return "name" if grading in ("L2", "L3", "L4") or "姓名" in label else None
     if _ADDRESS_FIELD.search(name) or _ADDRESS_FIELD.search(label):
         return "address" if grading in ("L3", "L4") else None
+    if (_BIRTH_FIELD.search(name) or _BIRTH_FIELD.search(label)) and grading in ("L2", "L3", "L4"):
+        return "hidden"
     if grading in ("L3", "L4"):
         return "generic"
     return None

@@ -85,6 +85,7 @@ MACRO_NAMES: tuple[str, ...] = (
     "cb_mask_address",
     "cb_mask_email",
     "cb_mask_plate",
+    "cb_mask_hidden",
     "cb_mask_value",
 )
 
@@ -482,6 +483,7 @@ def _macro_bodies() -> dict[str, tuple[str, str]]:
             ),
         ),
         "cb_mask_address": ("x", _null_guard(x, _let(_TRIM.format(x=x), "s", address_body))),
+        "cb_mask_hidden": ("x", _null_guard(x, "'******'")),
     }
     kinds = {
         "name": "cb_mask_name",
@@ -491,6 +493,7 @@ def _macro_bodies() -> dict[str, tuple[str, str]]:
         "address": "cb_mask_address",
         "email": "cb_mask_email",
         "plate": "cb_mask_plate",
+        "hidden": "cb_mask_hidden",
     }
     cases = " ".join(f"WHEN '{k}' THEN {m}(x)" for k, m in kinds.items())
     bodies["cb_mask_value"] = ("kind, x", f"(CASE CAST(kind AS VARCHAR) {cases} ELSE cb_mask_generic(x) END)")

@@ -53,7 +53,8 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
         "request": request,
         "principal": principal,
         "csrf_token": csrf_token(request),
-        "nav": [n for n in nav() if n.permission is None or principal.can(n.permission)],
+        "nav": [n for n in nav() if (n.permission is None and not principal.confined) or
+                (n.permission is not None and principal.can(n.permission))],
         "path": request.url.path,
     }
     ctx.update(context or {})

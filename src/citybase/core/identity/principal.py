@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from citybase.core.errors import NotAuthenticated, PermissionDenied
-from citybase.core.identity.roles import ANONYMOUS, ROLE_LABELS, Role, has_permission
+from citybase.core.identity.roles import ANONYMOUS, CONFINED, ROLE_LABELS, Role, has_permission
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,11 @@ class Principal:
             return ROLE_LABELS[Role(self.role)]
         except ValueError:
             return {"system": "系统", ANONYMOUS: "公众"}.get(self.role, self.role)
+
+    @property
+    def confined(self) -> bool:
+        """True for a role confined to one area (the auditor): public menu entries are not for it."""
+        return self.role in CONFINED
 
     def can(self, permission: str) -> bool:
         if permission == "public":

@@ -40,13 +40,17 @@ _BUSINESS_BASE = {"self.read", "self.token", "portal.read"}
 ROLE_PERMISSIONS: dict[str, set[str]] = {
     Role.ADMIN: {"self.read", "self.token", "org.read", "org.manage", "user.read", "user.manage",
                  "token.manage", "calendar.manage", "portal.read"},
-    Role.AUDITOR: {"self.read", "audit.read", "audit.verify", "audit.export", "org.read", "user.read"},
+    Role.AUDITOR: {"self.read", "audit.read", "audit.verify", "audit.export"},
     Role.DATA_OFFICER: set(_BUSINESS_BASE) | {"org.read"},
     Role.STAFF: set(_BUSINESS_BASE),
     Role.GRID_WORKER: set(_BUSINESS_BASE),
     Role.OPERATOR: set(_BUSINESS_BASE),
     ANONYMOUS: {"portal.read"},
 }
+
+# Roles whose work is one area and nothing else (三员分立): the auditor sees the ledger only — no
+# catalogue, no base library, no public menu entries either.
+CONFINED: dict[str, str] = {Role.AUDITOR: "audit."}
 
 # Permissions that must never be given to the admin (separation of duties).
 AUDITOR_ONLY = frozenset({"audit.read", "audit.verify", "audit.export"})
@@ -57,8 +61,8 @@ def grant(permission: str, *roles: str) -> None:
     for role in roles:
         if role == Role.ADMIN and permission in AUDITOR_ONLY:
             raise ValueError("the admin may not hold audit permissions")
-        if role == Role.AUDITOR and not (permission.startswith("audit.") or permission.endswith(".read")):
-            raise ValueError("the auditor may only read")
+        if role in CONFINED and not permission.startswith(CONFINED[role]):
+            raise ValueError(f"the {role} role is confined to {CONFINED[role]}* permissions")
         ROLE_PERMISSIONS[role].add(permission)
 
 

@@ -17,7 +17,14 @@ Row filters are structured (信息项, operator, value), validated against the r
 bound as parameters; callers never send SQL."""
 
 # ruff: noqa: F401 - the package keeps the import surface of the module it was split from
-from citybase.exchange.service.access import Access, _grant_out, _grant_state, check_rate, resolve_access
+from citybase.exchange.service.access import (
+    Access,
+    _grant_out,
+    _grant_state,
+    check_rate,
+    clear_grant_purpose,
+    resolve_access,
+)
 from citybase.exchange.service.common import (
     ANSWER_WORKDAYS,
     BATCH_ROWS,

@@ -134,3 +134,17 @@ def _grant_out(session: Session, g: ShareGrant, names: dict[str, str] | None = N
                     status_label=GRANT_STATES[state], created_at=g.created_at, created_by=g.created_by,
                     revoked_at=g.revoked_at, revoked_by=g.revoked_by, revoke_reason=g.revoke_reason,
                     field_labels={f.name: f.label for f in res.fields} if res else {})
+
+
+def clear_grant_purpose(session: Session, principal: Principal, code: str, field: str) -> str | None:
+    """The purpose of an active grant to the caller's organisation that names ``field`` of ``code``
+    in clear (the newest), or None."""
+    if not principal.org_code:
+        return None
+    now = utcnow()
+    for g in session.execute(select(ShareGrant).where(
+            ShareGrant.resource_code == code, ShareGrant.consumer_code == principal.org_code,
+            ShareGrant.status == "active", ShareGrant.expires_at > now).order_by(ShareGrant.id.desc())).scalars():
+        if field in _l(g.clear_fields):
+            return g.purpose or "已授权"
+    return None

@@ -60,7 +60,7 @@ def _give_back(con: duckdb.DuckDBPyConnection) -> None:
 
 _MASK_MACROS = {"name": "cb_mask_name", "cn_id_card": "cb_mask_id", "mobile": "cb_mask_mobile",
                 "bank_card": "cb_mask_bank_card", "address": "cb_mask_address", "email": "cb_mask_email",
-                "plate": "cb_mask_plate", "generic": "cb_mask_generic"}
+                "plate": "cb_mask_plate", "hidden": "cb_mask_hidden", "generic": "cb_mask_generic"}
 
 
 def _select_list(access: Access, fields: list[str]) -> str:
