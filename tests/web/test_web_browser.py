@@ -56,3 +56,38 @@ def test_auditor_verifies_ledger_and_admin_cannot_open_it(live_server, page):
     page.wait_for_selector("#verify-status")
     assert "账本完整" in page.inner_text("#verify-status")
     shot(page, "auditor-ledger-verified")
+
+
+def test_the_ledger_reads_in_chinese_filters_and_exports(live_server, page):
+    import csv
+    import io
+
+    from tests.conftest import no_horizontal_scroll
+
+    browser_login(page, live_server, "admin")  # leaves 登录 entries with a name and an organisation
+    page.click("text=退出")
+    page.wait_for_load_state("networkidle")
+    browser_login(page, live_server, "auditor")
+    page.goto(f"{live_server}/audit")
+    rows = page.locator("#ledger tbody tr")
+    assert rows.count() > 0
+    text = page.inner_text("#ledger")
+    assert "登录认证 · 登录" in text and "系统管理员" in text and "auth.login" not in text
+    assert "{" not in text  # details are label/value pairs, not JSON
+    no_horizontal_scroll(page)
+    nav = page.inner_text("nav")
+    assert "安全审计" in nav and "数据资源目录" not in nav and "开放平台" not in nav
+    page.select_option("select[name=action]", "auth.")
+    page.fill("input[name=actor]", "admin")
+    page.click("#ledger-filters button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert all("登录认证" in t for t in page.locator("#ledger tbody tr td:nth-child(4)").all_inner_texts())
+    shot(page, "auditor-ledger-readable")
+    with page.expect_download() as dl:
+        page.click("#export-csv")
+    body = open(dl.value.path(), encoding="utf-8-sig").read()
+    table = list(csv.reader(io.StringIO(body)))
+    assert table[0][:5] == ["序号", "时间", "操作人", "单位", "操作"] and len(table) > 1
+    assert {r[5].split(".")[0] for r in table[1:]} == {"auth"}
+    page.goto(f"{live_server}/audit?action=audit.")
+    assert "导出审计记录" in page.inner_text("#ledger")  # the export itself is on the ledger

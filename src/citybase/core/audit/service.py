@@ -17,7 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, false, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from citybase.config import get_settings
@@ -180,20 +180,44 @@ def sign_tail(session: Session) -> AuditCheckpoint | None:
 
 # ---------------------------------------------------------------- reading
 
-def list_entries(session: Session, principal: Principal, *, actor: str | None = None,
-                 action: str | None = None, object_type: str | None = None, object_id: str | None = None,
-                 page: int = 1, size: int = 50) -> Page[AuditEntry]:
-    authorize(principal, "audit.read")
+def _filtered(*, actor: str | None = None, action: str | None = None, object_type: str | None = None,
+              object_id: str | None = None, actors: list[str] | None = None, since: str | None = None,
+              until: str | None = None) -> Select:
     stmt: Select = select(AuditEntry).order_by(AuditEntry.seq.desc())
-    if actor:
-        stmt = stmt.where(AuditEntry.actor == actor)
+    if actor:  # a person's entries, including those made with their API tokens (user#tokenN)
+        stmt = stmt.where((AuditEntry.actor == actor) | AuditEntry.actor.like(f"{actor}#token%"))
+    if actors is not None:  # an organisation's people, by session or by their tokens
+        stmt = stmt.where(or_(AuditEntry.actor.in_(actors), *[AuditEntry.actor.like(f"{a}#token%") for a in actors])
+                          if actors else false())
     if action:
         stmt = stmt.where(AuditEntry.action.like(f"{action}%"))
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type)
     if object_id:
         stmt = stmt.where(AuditEntry.object_id == object_id)
+    if since:  # ISO-8601 UTC texts compare in time order
+        stmt = stmt.where(AuditEntry.ts >= since)
+    if until:
+        stmt = stmt.where(AuditEntry.ts < until)
+    return stmt
+
+
+def list_entries(session: Session, principal: Principal, *, actor: str | None = None,
+                 action: str | None = None, object_type: str | None = None, object_id: str | None = None,
+                 actors: list[str] | None = None, since: str | None = None, until: str | None = None,
+                 page: int = 1, size: int = 50) -> Page[AuditEntry]:
+    """A page of the ledger, newest first. ``actors``: only these usernames (an organisation's people);
+    ``since``/``until``: ISO-8601 UTC bounds (until exclusive)."""
+    authorize(principal, "audit.read")
+    stmt = _filtered(actor=actor, action=action, object_type=object_type, object_id=object_id, actors=actors,
+                     since=since, until=until)
     return paginate(session, stmt, page, size)
+
+
+def iter_entries(session: Session, principal: Principal, *, limit: int = 100_000, **filters: Any) -> list[AuditEntry]:
+    """The entries of a filtered view for export (newest first, at most ``limit``)."""
+    authorize(principal, "audit.export")
+    return list(session.execute(_filtered(**filters).limit(limit)).scalars())
 
 
 def entries_for_object(session: Session, object_type: str, object_id: str) -> list[AuditEntry]:
