@@ -83,6 +83,19 @@ class Specs:
         failed rules' full results). None while the version has no report."""
 
     @hookspec(firstresult=True)
+    def ledger_people(self, session: Session, actors: list[str]) -> dict[str, tuple[str, str]] | None:
+        """actor (``username`` or ``username#tokenN``) → (display name, organisation name), for the
+        ledger's pages: the audit module sits below the user directory (identity answers)."""
+
+    @hookspec(firstresult=True)
+    def ledger_org_members(self, session: Session, org_code: str) -> list[str] | None:
+        """The usernames of an organisation's people, for the ledger's organisation filter."""
+
+    @hookspec(firstresult=True)
+    def ledger_orgs(self, session: Session) -> list[tuple[str, str]] | None:
+        """(code, name) of the organisations people work at (city, districts, departments)."""
+
+    @hookspec(firstresult=True)
     def clear_field_grant(self, session: Session, principal: Principal, resource_code: str,
                           field: str) -> str | None:
         """The stated purpose of an active grant that lets the caller's organisation read ``field`` of

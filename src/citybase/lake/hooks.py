@@ -8,7 +8,12 @@ from sqlalchemy.orm import Session
 
 from citybase.catalog.panels import Panel
 from citybase.core.identity.principal import Principal
-from citybase.hooks import hookimpl
+from citybase.hooks import NavItem, hookimpl
+
+
+@hookimpl
+def nav_items() -> list[NavItem]:
+    return [NavItem("数据归集", "/lake", "lake.read", 22)]
 
 
 @hookimpl

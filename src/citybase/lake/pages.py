@@ -34,6 +34,30 @@ def _score(s: Any, code: str, number: int) -> float | None:
     return None if found is None else found["score"]
 
 
+@router.get("/lake", response_class=HTMLResponse)
+def overview_page(request: Request, principal: Principal = Depends(requires("lake.read"))) -> Response:
+    """数据归集: collection jobs, latest versions, failures, resources waiting for data, collect buttons."""
+    with make_session() as s:
+        data = service.overview(s, principal)
+    return render(request, "lake/overview.html", {**data, "can_ingest": principal.can("lake.ingest"),
+                                                  "can_pull": principal.can("lake.source_edit")})
+
+
+@router.post("/lake/{code}/pull", response_class=HTMLResponse)
+def pull_now(code: str, principal: Principal = Depends(requires("lake.source_edit"))) -> Response:
+    """立即归集 a database source from the overview."""
+    from citybase.lake import jobs
+    from citybase.web import flash
+
+    try:
+        with make_session() as s:
+            service.check_ingest(s, principal, service._resource(s, code))
+        v = jobs.pull_one(code)
+    except CitybaseError as exc:
+        return flash.redirect("/lake", f"{code} 归集失败：{exc.message}", "err")
+    return flash.redirect("/lake", f"{code} 已归集第 {v.number} 版，{v.row_count} 行")
+
+
 @router.get("/lake/{code}", response_class=HTMLResponse)
 def versions_page(request: Request, code: str, principal: Principal = Depends(requires("lake.read"))) -> Response:
     with make_session() as s:

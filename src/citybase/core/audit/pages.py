@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from citybase.core.audit import labels, service
 from citybase.core.errors import BadInput
-from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
 from citybase.core.time import local_iso
 from citybase.db import make_session, session_scope
+from citybase.hooks import relay
 from citybase.web.security import requires
 from citybase.web.templating import render
 
@@ -45,23 +45,16 @@ def _bounds(date_from: str, date_to: str) -> tuple[str | None, str | None]:
 
 def _filters(s: Session, actor: str, action: str, org: str, date_from: str, date_to: str) -> dict[str, Any]:
     since, until = _bounds(date_from, date_to)
-    actors = [u.username for u in identity.users_in_org(s, org)] if org else None
+    actors = (relay().ledger_org_members(session=s, org_code=org) or []) if org else None
     return {"actor": actor.strip() or None, "action": action or None, "actors": actors, "since": since,
             "until": until}
 
 
 def _people(s: Session, entries: list[Any]) -> dict[str, tuple[str, str]]:
-    """actor → (display name, organisation) for the entries shown; tokens read as their owner's."""
-    out: dict[str, tuple[str, str]] = {}
-    for actor in {e.actor for e in entries}:
-        username, _, token = actor.partition("#")
-        user = identity.find_user(s, username)
-        if user is None:
-            out[actor] = ({"system": "系统"}.get(username, username), "")
-        else:
-            name = (user.display_name or username) + ("（API 令牌）" if token else "")
-            out[actor] = (name, user.org.name if user.org else "")
-    return out
+    """actor → (display name, organisation) for the entries shown (the user directory answers)."""
+    actors = sorted({e.actor for e in entries})
+    found = relay().ledger_people(session=s, actors=actors) or {}
+    return {a: found.get(a, (a, "")) for a in actors}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -73,7 +66,7 @@ def ledger_page(request: Request, page: int = 1, actor: str = "", action: str = 
         entries = service.list_entries(s, principal, page=max(1, min(page, 100_000)), size=50,
                                        **_filters(s, actor, action, org, date_from[:10], date_to[:10]))
         people = _people(s, entries.items)
-        orgs = [(o.code, o.name) for o in identity.all_orgs(s) if o.kind in ("city", "district", "department")]
+        orgs = relay().ledger_orgs(session=s) or []
         alerts = service.list_entries(s, principal, action="security.alert", size=1).total
     rows = [{"e": e, "action": labels.action_label(e.action), "who": people[e.actor],
              "object": labels.object_label(e.object_type), "pairs": labels.detail_pairs(e.detail),

@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import case, select, text
 from sqlalchemy.orm import Session
 
 from citybase.core.audit.service import record
@@ -355,9 +355,11 @@ def list_alarms(session: Session, *, status: str | None = "active", device_id: i
         stmt = stmt.where(Alarm.device_id == device_id)
     if severity:
         stmt = stmt.where(Alarm.severity == severity)
-    rows = session.execute(stmt.order_by(Alarm.last_at.desc()).limit(limit)).all()
+    # the most severe first, then the newest: a page of eight shows 紧急 before 提示, whatever came last
+    rank = case(SEVERITY_RANK, value=Alarm.severity, else_=0)
+    rows = session.execute(stmt.order_by(Alarm.cleared_at.is_not(None), rank.desc(), Alarm.last_at.desc())
+                           .limit(limit)).all()
     out = [alarm_out(a, d) for a, d in rows]
-    out.sort(key=lambda a: (a.cleared_at is not None, -SEVERITY_RANK[a.severity]))
     return out
 
 

@@ -152,11 +152,11 @@ def check_code(code: str, profile: Profile) -> None:
 def device_state(d: Device, active_alarm: bool) -> str:
     if d.status != "active":
         return "revoked"
-    if active_alarm:
-        return "alarm"
     if d.last_seen_ms is None:
         return "never"
-    return "online" if d.online else "offline"
+    if not d.online:  # an offline device is counted offline, even while its 设备离线 alarm is active
+        return "offline"
+    return "alarm" if active_alarm else "online"
 
 
 def device_out(session: Session, d: Device, profile: Profile | None = None,
@@ -265,7 +265,7 @@ def list_devices(session: Session, *, profile: str | None = None, district_code:
         stmt = stmt.where(Device.code.contains(q) | Device.name.contains(q))
     alarmed = set(session.execute(select(Alarm.device_id).where(Alarm.active_key.is_not(None))).scalars())
     if state == "alarm":
-        stmt = stmt.where(Device.id.in_(alarmed or {-1}))
+        stmt = stmt.where(Device.id.in_(alarmed or {-1}), Device.online.is_(True))
     elif state == "offline":
         stmt = stmt.where(Device.online.is_(False), Device.last_seen_ms.is_not(None))
     elif state == "online":
@@ -287,12 +287,12 @@ def map_points(session: Session, profile: str | None = None) -> list[dict[str, A
     for i, code, name, lon, lat, status, online, seen, label in session.execute(stmt):
         if status != "active":
             st = "revoked"
-        elif i in alarmed:
-            st = "alarm"
         elif seen is None:
             st = "never"
+        elif not online:
+            st = "offline"
         else:
-            st = "online" if online else "offline"
+            st = "alarm" if i in alarmed else "online"
         out.append({"value": [lon, lat], "code": code, "name": name, "state": st, "profile": label})
     return out
 

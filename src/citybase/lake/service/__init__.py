@@ -21,6 +21,7 @@ from citybase.lake.service.ingest import (
     preview_file,
     version_quality,
 )
+from citybase.lake.service.overview import overview
 from citybase.lake.service.sources import (
     CYCLE_DAYS,
     _timeout,
