@@ -174,3 +174,15 @@ def test_json_is_stored_in_the_one_json_type(city):
                             continue
                         found.add((table.name, col.name))
     assert found == set()
+
+
+def test_every_api_operation_has_a_chinese_summary_and_tag(client):
+    import re
+
+    doc = client.get("/openapi.json").json()
+    zh = re.compile(r"[\u4e00-\u9fff]")
+    ops = [(m.upper(), p, o) for p, v in doc["paths"].items() for m, o in v.items()]
+    assert len(ops) > 100
+    bad = [(m, p, o.get("summary")) for m, p, o in ops
+           if not zh.search(o.get("summary", "")) or not all(zh.search(t) for t in o.get("tags", ["-"]))]
+    assert bad == []

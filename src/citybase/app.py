@@ -131,7 +131,7 @@ def create_app() -> FastAPI:
                   description="城市数字底座 API。错误统一为 {\"error\": {\"code\", \"message\", \"detail\"}}。")
     errors.install(app)
 
-    @app.get("/healthz", tags=["system"], dependencies=[Depends(public)])
+    @app.get("/healthz", tags=["系统 system"], dependencies=[Depends(public)], summary="健康检查")
     def healthz() -> dict:
         with make_session() as s:
             s.execute(text("SELECT 1"))

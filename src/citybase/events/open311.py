@@ -33,7 +33,7 @@ async def open311_public() -> None:
 
 open311_public.cb_permission = "public"  # type: ignore[attr-defined]
 
-router = APIRouter(prefix=PREFIX, tags=["Open311 GeoReport v2"], dependencies=[Depends(open311_public)])
+router = APIRouter(prefix=PREFIX, tags=["Open311 GeoReport v2 市民诉求接口"], dependencies=[Depends(open311_public)])
 
 
 class Open311Error(Exception):
@@ -119,7 +119,7 @@ def _request(session: Any, o: WorkOrder, names: dict[str, str]) -> dict[str, Any
 
 # ---------------------------------------------------------------- routes
 
-@router.get("/discovery.{fmt}")
+@router.get("/discovery.{fmt}", summary="Open311 服务发现")
 def discovery(request: Request, fmt: str) -> Response:
     def run(fmt: str) -> Response:
         base = str(request.base_url).rstrip("/") + PREFIX
@@ -133,7 +133,7 @@ def discovery(request: Request, fmt: str) -> Response:
     return _guard(fmt, run)
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", summary="Open311 服务列表")
 def services(fmt: str) -> Response:
     def run(fmt: str) -> Response:
         with make_session() as s:
@@ -141,7 +141,7 @@ def services(fmt: str) -> Response:
     return _guard(fmt, run)
 
 
-@router.get("/services/{code}.{fmt}")
+@router.get("/services/{code}.{fmt}", summary="Open311 服务定义")
 def service_definition(code: str, fmt: str) -> Response:
     def run(fmt: str) -> Response:
         with make_session() as s:
@@ -175,7 +175,7 @@ def _int(value: str | None, name: str, default: int, hi: int) -> int:
     return n
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", summary="Open311 诉求列表")
 def list_requests(request: Request, fmt: str) -> Response:
     def run(fmt: str) -> Response:
         q = request.query_params
@@ -202,7 +202,7 @@ def list_requests(request: Request, fmt: str) -> Response:
     return _guard(fmt, run)
 
 
-@router.get("/requests/{number}.{fmt}")
+@router.get("/requests/{number}.{fmt}", summary="Open311 诉求详情")
 def get_request(number: str, fmt: str) -> Response:
     def run(fmt: str) -> Response:
         with make_session() as s:
@@ -214,7 +214,7 @@ def get_request(number: str, fmt: str) -> Response:
     return _guard(fmt, run)
 
 
-@router.post("/requests.{fmt}")
+@router.post("/requests.{fmt}", summary="Open311 提交诉求")
 async def post_request(request: Request, fmt: str) -> Response:
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}

@@ -52,7 +52,7 @@ def _photos(items: list[str]) -> list[PhotoIn]:
     return out
 
 
-@priority_router.post("/orders", status_code=201, response_model=OrderOut)
+@priority_router.post("/orders", status_code=201, response_model=OrderOut, summary="登记工单（受理诉求）")
 async def create_order(body: IntakeApiIn, principal: Principal = Depends(requires("events.intake"))) -> Response:
     """Machine intake (sensors, other systems). Async: without photos the request waits on the event
     loop for its group commit (see events/batching.py) instead of occupying a pool thread."""
@@ -72,7 +72,7 @@ def _intake_with_photos(body: IntakeApiIn, principal: Principal) -> OrderOut:
         return service.intake(s, principal, data)
 
 
-@api.get("/orders")
+@api.get("/orders", summary="查询工单列表")
 def list_orders(status: str | None = None, unit: str | None = None, district: str | None = None,
                 q: str | None = None, page: int = 1, size: int = Query(50, le=500),
                 principal: Principal = Depends(requires("events.read"))) -> dict[str, Any]:
@@ -83,20 +83,20 @@ def list_orders(status: str | None = None, unit: str | None = None, district: st
                 "items": [service.to_out(s, principal, o).model_dump(mode="json") for o in p.items]}
 
 
-@api.get("/orders/{number}", response_model=OrderOut)
+@api.get("/orders/{number}", response_model=OrderOut, summary="工单详情")
 def get_order(number: str, principal: Principal = Depends(requires("events.read"))) -> OrderOut:
     with make_session() as s:
         return service.get_order(s, principal, number)
 
 
-@api.post("/orders/{number}/reveal-phone")
+@api.post("/orders/{number}/reveal-phone", summary="查看来电完整号码（记入审计）")
 def reveal_phone(number: str, principal: Principal = Depends(requires("events.callback"))) -> dict[str, str]:
     authorize(principal, "events.callback")
     with session_scope() as s:
         return {"reporter_phone": service.reveal_phone(s, principal, number)}
 
 
-@api.post("/orders/{number}/{action}", response_model=OrderOut)
+@api.post("/orders/{number}/{action}", response_model=OrderOut, summary="工单办理操作")
 def order_action(number: str, action: str, body: ActionIn,
                  principal: Principal = Depends(requires("events.read"))) -> OrderOut:
     """One transition of the flow; the service checks the role for each action."""
@@ -105,14 +105,14 @@ def order_action(number: str, action: str, body: ActionIn,
         return service.get_order(s, principal, number)
 
 
-@api.get("/types")
+@api.get("/types", summary="问题类型（派单目录）")
 def list_types(principal: Principal = Depends(requires("events.read"))) -> list[dict[str, Any]]:
     with make_session() as s:
         return [{"code": t.code, "name": t.name, "kind": t.kind, "major_name": t.major_name,
                  "sla": service.sla_of(t)} for t in service.list_problem_types(s)]
 
 
-@api.get("/suggest")
+@api.get("/suggest", summary="推荐问题类型与定位")
 def suggest(text: str = "", lon: float | None = None, lat: float | None = None, address: str | None = None,
             principal: Principal = Depends(requires("events.intake"))) -> dict[str, Any]:
     """Help at intake: type suggestions, the place (grid), and possible duplicates (并单)."""
@@ -129,13 +129,13 @@ def suggest(text: str = "", lon: float | None = None, lat: float | None = None, 
         return {"suggestions": sugg, "place": place.__dict__, "duplicates": dups}
 
 
-@api.get("/stats")
+@api.get("/stats", summary="工单统计")
 def stats(by: str = "district", principal: Principal = Depends(requires("events.stats"))) -> list[dict[str, Any]]:
     with make_session() as s:
         return service.stats(s, principal, by)
 
 
-@api.get("/photos/{photo_id}")
+@api.get("/photos/{photo_id}", summary="工单照片")
 def photo(photo_id: int, principal: Principal = Depends(requires("events.read"))) -> FileResponse:
     with make_session() as s:
         path, ctype = service.photo_file(s, principal, photo_id)

@@ -110,19 +110,19 @@ async def senml(request: Request) -> JSONResponse:
 
 # ---------------------------------------------------------------- profiles and devices
 
-@router.get("/api/iot/profiles", response_model=list[ProfileOut])
+@router.get("/api/iot/profiles", response_model=list[ProfileOut], summary="设备档案列表")
 def profiles(principal: Principal = Depends(requires("iot.read"))) -> list[ProfileOut]:
     with make_session() as s:
         return service.list_profiles(s)
 
 
-@router.post("/api/iot/profiles", response_model=ProfileOut, status_code=201)
+@router.post("/api/iot/profiles", response_model=ProfileOut, status_code=201, summary="保存设备档案")
 def profile_save(data: ProfileIn, principal: Principal = Depends(requires("iot.profile"))) -> ProfileOut:
     with session_scope() as s:
         return service.save_profile(s, principal, data)
 
 
-@router.get("/api/iot/devices")
+@router.get("/api/iot/devices", summary="设备列表")
 def devices(profile: str | None = None, district: str | None = None, q: str | None = None,
             state: str | None = None, page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500),
             principal: Principal = Depends(requires("iot.read"))) -> dict[str, Any]:
@@ -131,14 +131,14 @@ def devices(profile: str | None = None, district: str | None = None, q: str | No
     return {"items": [i.model_dump(mode="json") for i in p.items], "total": p.total, "page": p.page, "size": p.size}
 
 
-@router.post("/api/iot/devices", response_model=DeviceCreated, status_code=201)
+@router.post("/api/iot/devices", response_model=DeviceCreated, status_code=201, summary="登记设备")
 def device_add(data: DeviceIn, principal: Principal = Depends(requires("iot.manage"))) -> DeviceCreated:
     with session_scope() as s:
         out, token = service.create_device(s, principal, data)
     return DeviceCreated(device=out, token=token)
 
 
-@router.post("/api/iot/devices/import")
+@router.post("/api/iot/devices/import", summary="批量导入设备")
 async def device_import(file: UploadFile = File(...), profile: str | None = Form(None),
                         principal: Principal = Depends(requires("iot.manage"))) -> dict[str, Any]:
     suffix = Path(file.filename or "").suffix.lower()
@@ -155,7 +155,7 @@ async def device_import(file: UploadFile = File(...), profile: str | None = Form
     return {"created": len(pairs), "devices": [{"code": c, "token": t} for c, t in pairs]}
 
 
-@router.get("/api/iot/devices/{code}")
+@router.get("/api/iot/devices/{code}", summary="设备详情")
 def device_get(code: str, principal: Principal = Depends(requires("iot.read"))) -> dict[str, Any]:
     with make_session() as s:
         d = service.get_device(s, code)
@@ -163,25 +163,25 @@ def device_get(code: str, principal: Principal = Depends(requires("iot.read"))) 
                 "latest": service.latest(s, d.id)}
 
 
-@router.post("/api/iot/devices/{code}/revoke", response_model=DeviceOut)
+@router.post("/api/iot/devices/{code}/revoke", response_model=DeviceOut, summary="吊销设备")
 def device_revoke(code: str, principal: Principal = Depends(requires("iot.manage"))) -> DeviceOut:
     with session_scope() as s:
         return service.set_status(s, principal, code, "revoked")
 
 
-@router.post("/api/iot/devices/{code}/activate", response_model=DeviceOut)
+@router.post("/api/iot/devices/{code}/activate", response_model=DeviceOut, summary="启用设备")
 def device_activate(code: str, principal: Principal = Depends(requires("iot.manage"))) -> DeviceOut:
     with session_scope() as s:
         return service.set_status(s, principal, code, "active")
 
 
-@router.post("/api/iot/devices/{code}/token")
+@router.post("/api/iot/devices/{code}/token", summary="重置设备令牌")
 def device_token(code: str, principal: Principal = Depends(requires("iot.manage"))) -> dict[str, str]:
     with session_scope() as s:
         return {"code": code, "token": service.rotate_token(s, principal, code)}
 
 
-@router.put("/api/iot/devices/{code}/attributes/{scope}")
+@router.put("/api/iot/devices/{code}/attributes/{scope}", summary="设置设备属性")
 def device_attrs(code: str, scope: str, values: dict[str, Any],
                  principal: Principal = Depends(requires("iot.manage"))) -> dict[str, Any]:
     with session_scope() as s:
@@ -204,7 +204,7 @@ def _ms(value: str | None, default: int) -> int:
     return int(dt.timestamp() * 1000)
 
 
-@router.get("/api/iot/devices/{code}/series")
+@router.get("/api/iot/devices/{code}/series", summary="设备读数时序")
 def device_series(code: str, quantity: str, start: str | None = None, end: str | None = None,
                   interval: str = "hour", principal: Principal = Depends(requires("iot.read"))) -> dict[str, Any]:
     now = service.now_ms()
@@ -215,14 +215,14 @@ def device_series(code: str, quantity: str, start: str | None = None, end: str |
     return {"device": code, "quantity": quantity, "interval": interval, "start": a, "end": b, "points": points}
 
 
-@router.get("/api/iot/area")
+@router.get("/api/iot/area", summary="区域汇总")
 def area(quantity: str, district: str | None = None, street: str | None = None, grid: str | None = None,
          principal: Principal = Depends(requires("iot.read"))) -> dict[str, Any]:
     with make_session() as s:
         return service.area_latest(s, quantity, district_code=district, street_code=street, grid_code=grid)
 
 
-@router.get("/api/iot/area/series")
+@router.get("/api/iot/area/series", summary="区域读数时序")
 def area_series(quantity: str, district: str | None = None, street: str | None = None, grid: str | None = None,
                 start: str | None = None, end: str | None = None, grain: str = "hour",
                 principal: Principal = Depends(requires("iot.read"))) -> dict[str, Any]:
@@ -233,7 +233,7 @@ def area_series(quantity: str, district: str | None = None, street: str | None =
     return {"quantity": quantity, "grain": grain, "points": pts}
 
 
-@router.get("/api/iot/map")
+@router.get("/api/iot/map", summary="设备地图点位")
 def map_points(profile: str | None = None, principal: Principal = Depends(requires("iot.read"))) -> dict[str, Any]:
     with make_session() as s:
         return {"points": service.map_points(s, profile)}
@@ -241,7 +241,7 @@ def map_points(profile: str | None = None, principal: Principal = Depends(requir
 
 # ---------------------------------------------------------------- alarms
 
-@router.get("/api/iot/alarms", response_model=list[AlarmOut])
+@router.get("/api/iot/alarms", response_model=list[AlarmOut], summary="告警列表")
 def alarms(status: str | None = "active", device: str | None = None, severity: str | None = None,
            principal: Principal = Depends(requires("iot.read"))) -> list[AlarmOut]:
     with make_session() as s:
@@ -249,13 +249,13 @@ def alarms(status: str | None = "active", device: str | None = None, severity: s
         return service.list_alarms(s, status=status or None, device_id=dev_id, severity=severity)
 
 
-@router.post("/api/iot/alarms/{alarm_id}/ack", response_model=AlarmOut)
+@router.post("/api/iot/alarms/{alarm_id}/ack", response_model=AlarmOut, summary="确认告警")
 def alarm_ack(alarm_id: int, principal: Principal = Depends(requires("iot.alarm"))) -> AlarmOut:
     with session_scope() as s:
         return service.acknowledge(s, principal, alarm_id)
 
 
-@router.post("/api/iot/alarms/{alarm_id}/clear", response_model=AlarmOut)
+@router.post("/api/iot/alarms/{alarm_id}/clear", response_model=AlarmOut, summary="解除告警")
 def alarm_clear(alarm_id: int, principal: Principal = Depends(requires("iot.alarm"))) -> AlarmOut:
     with session_scope() as s:
         return service.clear(s, principal, alarm_id)

@@ -41,21 +41,21 @@ def _quality_summary(code: str, number: int) -> dict[str, Any] | None:
     return None if found is None else {k: found[k] for k in keys}
 
 
-@router.get("/resources/{code}/versions", response_model=list[VersionOut])
+@router.get("/resources/{code}/versions", response_model=list[VersionOut], summary="数据版本列表")
 def versions(code: str, principal: Principal = Depends(requires("lake.read"))) -> list[VersionOut]:
     with make_session() as s:
         service.check_read(s, principal, code)
         return service.list_versions(s, code)
 
 
-@router.get("/resources/{code}/versions/{number}", response_model=VersionOut)
+@router.get("/resources/{code}/versions/{number}", response_model=VersionOut, summary="数据版本详情")
 def version(code: str, number: int, principal: Principal = Depends(requires("lake.read"))) -> VersionOut:
     with make_session() as s:
         service.check_read(s, principal, code)
         return service.get_version(s, code, number)
 
 
-@router.get("/resources/{code}/versions/{number}/rows", response_model=RowsOut)
+@router.get("/resources/{code}/versions/{number}/rows", response_model=RowsOut, summary="读取版本数据（脱敏）")
 def rows(code: str, number: int, offset: int = 0, limit: int = 50,
          principal: Principal = Depends(requires("lake.read"))) -> RowsOut:
     """Rows of a version with personal fields masked."""
@@ -69,7 +69,7 @@ def rows(code: str, number: int, offset: int = 0, limit: int = 50,
                    total=v.row_count)
 
 
-@router.get("/resources/{code}/diff", response_model=DiffOut)
+@router.get("/resources/{code}/diff", response_model=DiffOut, summary="比较两个版本")
 def diff(code: str, new: int, old: int | None = None,
          principal: Principal = Depends(requires("lake.read"))) -> DiffOut:
     with make_session() as s:
@@ -83,7 +83,7 @@ def diff(code: str, new: int, old: int | None = None,
     return out
 
 
-@router.post("/resources/{code}/ingest", response_model=IngestResult, status_code=201)
+@router.post("/resources/{code}/ingest", response_model=IngestResult, status_code=201, summary="归集文件入湖")
 def ingest(code: str, file: UploadFile = File(...), mode: str = Form("replace"), encoding: str = Form("auto"),
            sheet: str = Form(""), mapping: str = Form(""),
            principal: Principal = Depends(requires("lake.ingest"))) -> IngestResult:
@@ -107,20 +107,20 @@ def ingest(code: str, file: UploadFile = File(...), mode: str = Form("replace"),
     return IngestResult(version=v, quality=_quality_summary(code, v.number))
 
 
-@router.get("/jobs/{job_id}", response_model=IngestJobOut)
+@router.get("/jobs/{job_id}", response_model=IngestJobOut, summary="归集任务进度")
 def job(job_id: int, principal: Principal = Depends(requires("lake.ingest"))) -> IngestJobOut:
     with make_session() as s:
         return service.get_job(s, principal, job_id)
 
 
-@router.put("/resources/{code}/sql-source", response_model=SqlSourceOut)
+@router.put("/resources/{code}/sql-source", response_model=SqlSourceOut, summary="配置数据库归集源")
 def set_source(code: str, body: SqlSourceIn,
                principal: Principal = Depends(requires("lake.source_edit"))) -> SqlSourceOut:
     with session_scope() as s:
         return service.set_sql_source(s, principal, code, body)
 
 
-@router.post("/resources/{code}/sql-source/pull", response_model=IngestResult)
+@router.post("/resources/{code}/sql-source/pull", response_model=IngestResult, summary="立即从数据库归集")
 def pull(code: str, principal: Principal = Depends(requires("lake.source_edit"))) -> IngestResult:
     from citybase.lake import jobs
 

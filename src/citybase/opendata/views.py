@@ -138,8 +138,8 @@ async def _action(request: Request, name: str, principal: Principal) -> Response
     return JSONResponse(body, headers=headers)
 
 
-@router.get("/api/3/action/{name}", dependencies=[Depends(public)])
-@router.post("/api/3/action/{name}", dependencies=[Depends(public)])
+@router.get("/api/3/action/{name}", dependencies=[Depends(public)], summary="CKAN 接口（GET）")
+@router.post("/api/3/action/{name}", dependencies=[Depends(public)], summary="CKAN 接口（POST）")
 async def ckan_action(request: Request, name: str, principal: Principal = Depends(public)) -> Response:
     """CKAN Action API v3 (read actions; GET with query parameters or POST JSON)."""
     return await _action(request, name, principal)
@@ -168,7 +168,7 @@ def _page(request: Request) -> int:
     return int(raw)
 
 
-@router.get("/catalog.jsonld", dependencies=[Depends(public)])
+@router.get("/catalog.jsonld", dependencies=[Depends(public)], summary="开放目录 DCAT（JSON-LD）")
 def catalog_jsonld(request: Request) -> Response:
     """DCAT-AP 3 catalogue (JSON-LD), paged with Hydra (?page=)."""
     with make_session() as s:
@@ -176,7 +176,7 @@ def catalog_jsonld(request: Request) -> Response:
     return Response(text, media_type=RDF_TYPES["jsonld"])
 
 
-@router.get("/catalog.ttl", dependencies=[Depends(public)])
+@router.get("/catalog.ttl", dependencies=[Depends(public)], summary="开放目录 DCAT（Turtle）")
 def catalog_ttl(request: Request) -> Response:
     """DCAT-AP 3 catalogue (Turtle), paged with Hydra (?page=)."""
     with make_session() as s:
@@ -184,21 +184,21 @@ def catalog_ttl(request: Request) -> Response:
     return Response(text, media_type=RDF_TYPES["ttl"])
 
 
-@router.get("/dataset/{code}.jsonld", dependencies=[Depends(public)])
+@router.get("/dataset/{code}.jsonld", dependencies=[Depends(public)], summary="数据集 DCAT（JSON-LD）")
 def dataset_jsonld(request: Request, code: str) -> Response:
     with make_session() as s:
         text = dcat.serialize(dcat.dataset_graph(s, base_url(request), code), "jsonld")
     return Response(text, media_type=RDF_TYPES["jsonld"])
 
 
-@router.get("/dataset/{code}.ttl", dependencies=[Depends(public)])
+@router.get("/dataset/{code}.ttl", dependencies=[Depends(public)], summary="数据集 DCAT（Turtle）")
 def dataset_ttl(request: Request, code: str) -> Response:
     with make_session() as s:
         text = dcat.serialize(dcat.dataset_graph(s, base_url(request), code), "ttl")
     return Response(text, media_type=RDF_TYPES["ttl"])
 
 
-@router.get("/data.json", dependencies=[Depends(public)])
+@router.get("/data.json", dependencies=[Depends(public)], summary="开放目录 data.json")
 def data_json(request: Request) -> dict[str, Any]:
     """Project Open Data v1.1 catalogue."""
     with make_session() as s:
@@ -216,7 +216,7 @@ def _visitor(request: Request, principal: Principal) -> str:
     return "a:" + (request.cookies.get(ANON_COOKIE) or client_ip(request))
 
 
-@router.get("/open/datasets/{code}/download.{fmt}", dependencies=[Depends(public)])
+@router.get("/open/datasets/{code}/download.{fmt}", dependencies=[Depends(public)], summary="下载开放数据集")
 def download(request: Request, code: str, fmt: str, header: str = "labels",
              principal: Principal = Depends(public)) -> Response:
     """The whole dataset (public fields only; L2 masked) as CSV (UTF-8 / GBK), XLSX, JSON, Parquet or ZIP.

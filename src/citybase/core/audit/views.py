@@ -12,7 +12,7 @@ from citybase.web.security import requires
 router = APIRouter(prefix="/api/audit", tags=["audit 审计"])
 
 
-@router.get("/entries")
+@router.get("/entries", summary="查询审计记录")
 def entries(page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500), actor: str | None = None,
             action: str | None = None, object_type: str | None = None, object_id: str | None = None,
             principal: Principal = Depends(requires("audit.read"))) -> dict:
@@ -25,7 +25,7 @@ def entries(page: int = Query(1, ge=1), size: int = Query(50, ge=1, le=500), act
                            "entry_hash": e.entry_hash, "chain_hash": e.chain_hash} for e in p.items]}
 
 
-@router.post("/verify")
+@router.post("/verify", summary="校验审计账本完整性")
 def verify(principal: Principal = Depends(requires("audit.verify"))) -> dict:
     with session_scope() as s:
         report = service.verify(s)
