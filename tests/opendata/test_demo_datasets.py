@@ -41,3 +41,16 @@ def test_every_listed_dataset_downloads_with_chinese_headers_and_rows(client):
     titles = [i["display_name"] for i in client.get("/api/3/action/package_search", params={
         "facet.field": '["groups"]', "rows": 0}).json()["result"]["search_facets"]["groups"]["items"]]
     assert len(titles) == len(set(titles)), titles  # one entry per topic name
+
+
+def test_public_comments_are_signed_with_a_masked_name_not_a_username(client):
+    from citybase.catalog import demo as catalog_demo
+    from citybase.lake import demo as lake_demo
+    from citybase.opendata import demo as opendata_demo
+
+    for mod in (catalog_demo, lake_demo, opendata_demo):
+        mod.load()
+    pages = [client.get(f"/open/datasets/{code}").text for code in ("310001-0001", "312001-0001", "202001-0001")]
+    text = " ".join(pages)
+    assert "王*（无锡市公安局）" in text
+    assert not any(u in text for u in ("gaj_staff", "scjgj_officer", "dsj_officer", "王芳"))

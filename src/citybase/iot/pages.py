@@ -12,21 +12,20 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from citybase.core.errors import CitybaseError
+from citybase.core.identity import service as identity
 from citybase.core.identity.principal import Principal
 from citybase.db import make_session, session_scope
 from citybase.iot import service
 from citybase.iot.schemas import SEVERITY_LABELS, STATUS_LABELS, DeviceIn
+from citybase.standards.units import unit_label
 from citybase.web import flash
 from citybase.web.security import requires
 from citybase.web.templating import env, render
 
 router = APIRouter(include_in_schema=False)
 
-UNITS = {"Cel": "℃", "deg": "°", "ug/L": "μg/L", "ug/m3": "μg/m³", "mg/L": "mg/L", "%": "%"}
-
-
 def _unit(value: str | None) -> str:
-    return UNITS.get(value or "", value or "")
+    return unit_label(value)
 
 
 def _num(value: float | None) -> str:
@@ -150,8 +149,10 @@ def device_page(request: Request, code: str,
         latest = service.latest(s, d.id)
         attrs = service.attributes(s, d.id)
         alarms = service.list_alarms(s, status=None, device_id=d.id, limit=50)
+        org = identity.find_org(s, out.org_code) if out.org_code else None
     quantities = [q.model_dump() for q in prof.quantities]
     return render(request, "iot/device.html", {
+        "org_names": {out.org_code: org.name} if org else {},
         "d": out, "profile": prof, "latest": latest, "attrs": attrs, "alarms": alarms, "quantities": quantities,
         "state_labels": STATE_LABELS, "districts": _district_names(),
         "can_manage": principal.can("iot.manage"), "can_alarm": principal.can("iot.alarm"),

@@ -20,9 +20,10 @@ KEY_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]{0,39}$")
 class Quantity(BaseModel):
     key: str
     label: str
-    unit: str = ""
+    unit: str = ""  # a UCUM code (Cel, ug/L); shown through standards.units
     min: float | None = None
     max: float | None = None
+    states: dict[str, str] = Field(default_factory=dict)  # a switch's values by name: {"0": "关", "1": "开"}
 
     @field_validator("key")
     @classmethod

@@ -24,8 +24,15 @@ STOPS = ["火车站", "三阳广场", "南禅寺", "清名桥", "梁溪大桥", 
 DISTRICTS = ["320213", "320211", "320206", "320205", "320214"]
 
 
-def _user(username: str, role: str, org: str) -> Principal:
-    return Principal(username=username, role=role, org_code=org, via="session", display_name=username)
+def _user(s: Any, username: str, role: str, org: str) -> Principal:
+    """The demo account's principal when it exists (its real name and organisation), else a stand-in."""
+    from citybase.core.identity import service as identity
+
+    user = identity.find_user(s, username)
+    if user is not None:
+        return identity.principal_for(user, "session")
+    return Principal(username=username, role=role, org_code=org, via="session", display_name="演示用户",
+                     org_name="")
 
 
 def _ingest(code: str, table: pa.Table, label: str, console: Any) -> None:
@@ -78,12 +85,12 @@ def load(console: Any = None) -> None:
         listed = {r.code: r for r in listed_resources(s)}
         if not listed:
             return
-        staff = _user("gaj_staff", "staff", "320200-gaj")
-        officer = _user("scjgj_officer", "data_officer", "320200-scjgj")
-        bureau = _user("dsj_officer", "data_officer", "320200-dsj")
+        staff = _user(s, "gaj_staff", "staff", "320200-gaj")
+        officer = _user(s, "scjgj_officer", "data_officer", "320200-scjgj")
+        bureau = _user(s, "dsj_officer", "data_officer", "320200-dsj")
         for code in listed:
             for n in range(rng.randint(1, 4)):
-                community.rate(s, _user(f"demo_rater{n}", "staff", "320200-gaj"), code, rng.randint(3, 5))
+                community.rate(s, _user(s, f"demo_rater{n}", "staff", "320200-gaj"), code, rng.randint(3, 5))
         samples = {"202001-0001": "数据更新很及时，做了一个太湖水质的小程序。", BUS: "希望增加到站时间和首末班车时间。",
                    SCHOOLS: "学区划分信息如果能一起开放就更好了。"}
         for code, text in samples.items():
@@ -95,7 +102,7 @@ def load(console: Any = None) -> None:
         d2 = community.create_demand(s, SYSTEM, "企业登记信息批量下载",
                                      "做行业研究需要全市企业名称、类型、成立日期和登记状态，按月更新即可。")
         community.route_demand(s, bureau, d2.id, "320200-scjgj")
-        answer_as = _user("scjgj_officer", "data_officer", "320200-scjgj")
+        answer_as = _user(s, "scjgj_officer", "data_officer", "320200-scjgj")
         community.answer_demand(s, answer_as, d2.id, "市场主体登记信息已按“有条件开放”发布，登录后在数据集页面提交申请即可获取（法定代表人身份信息不开放）。",
                                 "102001-0001" if "102001-0001" in listed else None)
         community.create_demand(s, SYSTEM, "历年空气质量小时数据", "希望开放各国控站点的 AQI、PM2.5 小时数据，用于环境课题研究。")

@@ -256,16 +256,21 @@ def flag_overdue(session: Session, *, now: datetime | None = None) -> list[int]:
     if not rows:
         return []
     bureau = identity.bureau_code(session)
+    names = _org_names(session)
+    days = ANSWER_WORKDAYS
     for r in rows:
         r.overdue_flagged_at = when
+        res = catalog.find_resource(session, r.resource_code)
+        title = f"“{res.name}”（{r.resource_code}）" if res else r.resource_code
         audit.record(session, SYSTEM, "exchange.overdue", "share_request", r.id,
                      {"resource": r.resource_code, "provider": r.provider_code, "consumer": r.consumer_code,
                       "due_at": r.due_at.isoformat()})
-        notify(session, bureau, "overdue", f"共享申请超期未答复：{r.resource_code}",
-               f"提供部门 {r.provider_code} 未在 10 个工作日内答复 {r.consumer_code} 的申请。",
+        notify(session, bureau, "overdue", f"共享申请超期未答复：{title}",
+               f"{names.get(r.provider_code, r.provider_code)}未在 {days} 个工作日内答复"
+               f"{names.get(r.consumer_code, r.consumer_code)}的申请。", f"/exchange/requests/{r.id}")
+        notify(session, r.provider_code, "overdue", f"共享申请已超期：{title}",
+               f"{names.get(r.consumer_code, r.consumer_code)}的申请已超过 {days} 个工作日答复时限，已报大数据管理局。",
                f"/exchange/requests/{r.id}")
-        notify(session, r.provider_code, "overdue", f"共享申请已超期：{r.resource_code}",
-               "已超过 10 个工作日答复时限，已报大数据管理局。", f"/exchange/requests/{r.id}")
     return [r.id for r in rows]
 
 

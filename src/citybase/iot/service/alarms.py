@@ -30,6 +30,7 @@ from citybase.iot.service.common import (
     profile_spec,
 )
 from citybase.iot.service.storage import latest_context
+from citybase.standards.units import quantity_text
 
 log = logging.getLogger("citybase.iot")
 
@@ -258,7 +259,7 @@ def _fire(session: Session, spec: ProfileSpec, rule: Rule, dev: int, ts: int, cu
     wants_order = spec.order_severity is not None and SEVERITY_RANK[rule.severity] >= SEVERITY_RANK[spec.order_severity]
     alarm = Alarm(device_id=dev, type=rule.key, name=rule.name, severity=rule.severity, status="ACTIVE_UNACK",
                   active_key=f"{dev}:{rule.key}", started_at=when, last_at=when, repeat_count=1,
-                  detail={"values": values, "rule": _rule_text(rule)},
+                  detail={"values": values, "rule": _rule_text(rule, spec.quantities)},
                   order_state="pending" if wants_order else "none")
     session.add(alarm)
     session.flush()
@@ -266,11 +267,25 @@ def _fire(session: Session, spec: ProfileSpec, rule: Rule, dev: int, ts: int, cu
     return alarm
 
 
-def _rule_text(rule: Rule) -> str:
+OP_TEXT = {"==": "=", "!=": "≠", ">=": "≥", "<=": "≤"}
+
+
+def _rule_text(rule: Rule, quantities: dict[str, Any] | None = None) -> str:
+    """A rule as people read it: 叶绿素a > 40 μg/L 且 水温 ≥ 25℃，持续 30 分钟 (names and units, not codes)."""
     if rule.kind == "offline":
         return f"超过 {rule.offline_factor:g} 倍上报周期无数据"
     joiner = " 且 " if rule.logic == "AND" else " 或 "
-    parts = [f"{c.quantity}{'变化率(每分钟)' if c.rate else ''} {c.op} {c.value:g}" for c in rule.conditions]
+    quantities = quantities or {}
+
+    def part(c: Any) -> str:
+        q = quantities.get(c.quantity)
+        label = q.label if q is not None else c.quantity
+        if c.rate:
+            return f"{label}变化率（每分钟）{OP_TEXT.get(c.op, c.op)} {c.value:g}"
+        value = quantity_text(c.value, q.unit if q else None, q.states if q else None)
+        return f"{label} {OP_TEXT.get(c.op, c.op)} {value}"
+
+    parts = [part(c) for c in rule.conditions]
     text_ = joiner.join(parts)
     if rule.duration_s:
         text_ += f"，持续 {rule.duration_s // 60} 分钟" if rule.duration_s >= 60 else f"，持续 {rule.duration_s} 秒"

@@ -57,12 +57,22 @@ def rating_of(session: Session, code: str) -> dict[str, Any]:
     return {"average": round(float(avg), 1) if avg is not None else None, "count": int(n or 0)}
 
 
+def public_author(principal: Principal) -> str:
+    """How a comment is signed on the public portal: the masked name and the organisation (王*（无锡市公安局）),
+    never the username."""
+    from citybase.standards.masking import mask_name
+
+    name = (principal.display_name or "").split("（")[0].strip()
+    shown = mask_name(name) if name and name != principal.username else "用户"
+    return f"{shown}（{principal.org_name}）" if principal.org_name else shown
+
+
 def comment(session: Session, principal: Principal, code: str, body: str) -> Comment:
     authorize(principal, "opendata.apply")
     get_listed(session, code)
     body = _text(body, "评论", 2, 1000)
-    row = Comment(resource_code=code, username=principal.username,
-                  author=principal.display_name or principal.username, body=body, created_at=utcnow())
+    row = Comment(resource_code=code, username=principal.username, author=public_author(principal), body=body,
+                  created_at=utcnow())
     session.add(row)
     session.flush()
     audit.record(session, principal, "opendata.comment", "opendata_comment", str(row.id), {"dataset": code})
