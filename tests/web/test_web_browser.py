@@ -3,6 +3,8 @@ the admin cannot open the ledger page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import browser_login, shot
@@ -85,7 +87,7 @@ def test_the_ledger_reads_in_chinese_filters_and_exports(live_server, page):
     shot(page, "auditor-ledger-readable")
     with page.expect_download() as dl:
         page.click("#export-csv")
-    body = open(dl.value.path(), encoding="utf-8-sig").read()
+    body = Path(dl.value.path()).read_text(encoding="utf-8-sig")
     table = list(csv.reader(io.StringIO(body)))
     assert table[0][:5] == ["序号", "时间", "操作人", "单位", "操作"] and len(table) > 1
     assert {r[5].split(".")[0] for r in table[1:]} == {"auth"}
