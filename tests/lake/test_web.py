@@ -102,3 +102,28 @@ def test_catalogue_detail_shows_versions_panel(client, code):
                 files={"file": ("p.csv", PERSONS_CSV.encode(), "text/csv")})
     page = client.get(f"/catalog/r/{code}", headers={"accept": "text/html"}).text
     assert "数据版本与血缘" in page and "第 1 版" in page and "归集新数据" in page
+
+
+def test_overview_shows_waiting_resources_then_the_new_version(client, code):
+    from citybase.catalog import service as catalog
+    from citybase.core.identity.principal import SYSTEM
+
+    with session_scope() as s:
+        catalog.publish_direct(s, SYSTEM, code)
+    login(client, "gaj_officer")
+    page = client.get("/lake", headers={"accept": "text/html"})
+    assert page.status_code == 200 and "数据归集" in page.text
+    waiting = re.search(r'<section class="card" id="waiting">(.*?)</section>', page.text, re.S).group(1)
+    assert f"/lake/{code}/ingest" in waiting  # published, no data yet, with the upload button
+    assert re.search(r'<a href="/lake" class="active">数据归集</a>', page.text)  # in the menu
+    token = csrf_of(client)
+    r = client.post(f"/api/lake/resources/{code}/ingest", headers={"X-CSRF-Token": token},
+                    files={"file": ("人口.csv", PERSONS_CSV.encode("gbk"), "text/csv")}, data={"mode": "replace"})
+    assert r.status_code == 201
+    page = client.get("/lake", headers={"accept": "text/html"}).text
+    versions = re.search(r'<section class="card" id="versions">(.*?)</section>', page, re.S).group(1)
+    waiting = re.search(r'<section class="card" id="waiting">(.*?)</section>', page, re.S).group(1)
+    assert f"/lake/{code}/v/1" in versions and f"/lake/{code}/ingest" not in waiting
+    client.cookies.clear()
+    login(client, "scjgj_officer")  # another department sees its own resources only
+    assert f"/lake/{code}" not in client.get("/lake", headers={"accept": "text/html"}).text
