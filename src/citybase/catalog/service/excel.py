@@ -347,7 +347,7 @@ def _read(wb: Any) -> tuple[list[Parsed], list[CellError], str, list[dict[str, A
     resources: list[Parsed] = []
     seen_codes: dict[str, int] = {}
     examples = [g for g in groups if _text(g.values.get("信息资源代码")) == EXAMPLE_CODE]
-    groups = [g for g in groups if g not in examples]
+    groups = [g for g in groups if _text(g.values.get("信息资源代码")) != EXAMPLE_CODE]
     if examples and not groups and not errors:
         raise BadInput(f"工作表“{sheet}”只有示例行：请在示例行下方按示例填写本单位的信息资源（示例行不会导入）",
                        code="only_example")
@@ -538,7 +538,8 @@ def import_catalog(session: Session, principal: Principal, path: Path, *, publis
         report.skipped = [p[0].code or p[0].name for p in others]
         report.warnings.append({"code": "other_providers_skipped", "count": len(others),
                                 "message": f"已跳过 {len(others)} 个其他单位提供的资源（只能导入本单位的信息资源）"})
-        resources = [p for p in resources if p not in others]
+        skip = {id(p) for p in others}
+        resources = [p for p in resources if id(p) not in skip]
     if not errors:
         for res, g, field_rows in resources:
             try:
