@@ -398,9 +398,9 @@ def _miss(principal: Principal, key: str, masked_key: str, reason: str) -> None:
     """Count a lookup that found nothing or was refused; a burst of them is a security alert."""
     from citybase.core import ratelimit
 
-    if ratelimit.hit(f"baselib.miss:{principal.actor}", MISS_BURST).allowed:
+    if ratelimit.hit(f"baselib.miss:{principal.username}", MISS_BURST).allowed:
         return
-    if ratelimit.hit(f"baselib.alerted:{principal.actor}", 1).allowed:  # one alert per person and minute
+    if ratelimit.hit(f"baselib.alerted:{principal.username}", 1).allowed:  # one alert per person and minute
         _ledger(principal, "security.alert", key, {
             "kind": "lookup_misses", "message": f"1 分钟内按标识查询基础库未命中或被拒超过 {MISS_BURST} 次，疑似枚举推测",
             "last_key": masked_key, "last_reason": reason})
@@ -412,7 +412,7 @@ def _guard_lookup(session: Session, principal: Principal, lib: Library, record_k
     from citybase.hooks import relay
 
     masked_key = mask_value(lib.key_attr.mask_kind or "generic", record_key) or ""
-    ratelimit.hit(f"baselib.lookup:{principal.actor}", LOOKUP_PER_MINUTE).raise_if_exceeded(
+    ratelimit.hit(f"baselib.lookup:{principal.username}", LOOKUP_PER_MINUTE).raise_if_exceeded(
         f"按标识查询过于频繁：每人每分钟最多 {LOOKUP_PER_MINUTE} 次")
     if not can_see_records(session, principal, lib.key):
         _miss(principal, lib.key, masked_key, "records_restricted")

@@ -185,12 +185,12 @@ def _filtered(*, actor: str | None = None, action: str | None = None, object_typ
               until: str | None = None) -> Select:
     stmt: Select = select(AuditEntry).order_by(AuditEntry.seq.desc())
     if actor:  # a person's entries, including those made with their API tokens (user#tokenN)
-        stmt = stmt.where((AuditEntry.actor == actor) | AuditEntry.actor.like(f"{actor}#token%"))
+        stmt = stmt.where((AuditEntry.actor == actor) | AuditEntry.actor.startswith(f"{actor}#token", autoescape=True))
     if actors is not None:  # an organisation's people, by session or by their tokens
-        stmt = stmt.where(or_(AuditEntry.actor.in_(actors), *[AuditEntry.actor.like(f"{a}#token%") for a in actors])
+        stmt = stmt.where(or_(AuditEntry.actor.in_(actors), *[AuditEntry.actor.startswith(f"{a}#token", autoescape=True) for a in actors])
                           if actors else false())
     if action:
-        stmt = stmt.where(AuditEntry.action.like(f"{action}%"))
+        stmt = stmt.where(AuditEntry.action.startswith(action, autoescape=True))
     if object_type:
         stmt = stmt.where(AuditEntry.object_type == object_type)
     if object_id:
