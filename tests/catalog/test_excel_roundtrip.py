@@ -183,3 +183,12 @@ def test_officer_with_only_other_providers_gets_one_clear_error(city, tmp_path):
     with session_scope() as s, pytest.raises(BadInput) as exc:
         service.import_xlsx(s, principal_of(s, "gaj_officer"), path)
     assert exc.value.code == "not_provider" and "都不是本单位" in exc.value.message
+
+
+def test_an_unknown_change_request_is_a_clear_answer(client):
+    login(client, "dsj_officer")
+    token = csrf_of(client, "/catalog/review")
+    for change_id in ("999", "9223372036854775808"):
+        r = client.post(f"/catalog/changes/{change_id}", data={"decision": "approve", "csrf_token": token},
+                        follow_redirects=True)
+        assert r.status_code in (200, 422) and ("变更申请不存在" in r.text or "error" in r.text), change_id

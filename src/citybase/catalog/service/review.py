@@ -159,7 +159,7 @@ def decide_change(session: Session, principal: Principal, change_id: int, approv
                   comment: str = "") -> ResourceOut:
     """The bureau applies a change request to the published resource, or rejects it with a reason."""
     _check_reviewer(session, principal)
-    change = session.get(ChangeRequest, change_id)
+    change = session.get(ChangeRequest, change_id) if 0 < change_id < 2**31 else None
     if change is None or change.status != "pending":
         from citybase.core.errors import NotFound
 
