@@ -406,12 +406,12 @@ def _miss(principal: Principal, key: str, masked_key: str, reason: str) -> None:
             "last_key": masked_key, "last_reason": reason})
 
 
-def _guard_lookup(session: Session, principal: Principal, lib: Library, record_key: str, purpose: str) -> str:
-    """Check one lookup by the library's key; returns the purpose it is recorded under."""
+def _guard_lookup(session: Session, principal: Principal, lib: Library, masked_key: str, purpose: str) -> str:
+    """Check one lookup by the library's key (``masked_key``: as the ledger shows it); returns the purpose
+    it is recorded under."""
     from citybase.core import ratelimit
     from citybase.hooks import relay
 
-    masked_key = mask_value(lib.key_attr.mask_kind or "generic", record_key) or ""
     ratelimit.hit(f"baselib.lookup:{principal.username}", LOOKUP_PER_MINUTE).raise_if_exceeded(
         f"按标识查询过于频繁：每人每分钟最多 {LOOKUP_PER_MINUTE} 次")
     if not can_see_records(session, principal, lib.key):
@@ -447,8 +447,10 @@ def sample(session: Session, principal: Principal, key: str, limit: int = 20,
     :func:`_guard_lookup`: a personal key needs a stated purpose and, outside the bureau, a grant)."""
     authorize(principal, "baselib.read")
     lib = library(key)
+    record_key = (record_key or "").strip() or None
+    masked_key = (mask_value(lib.key_attr.mask_kind or "generic", record_key) or "") if record_key else ""
     if record_key:
-        purpose = _guard_lookup(session, principal, lib, record_key.strip(), purpose)
+        purpose = _guard_lookup(session, principal, lib, masked_key, purpose)
     elif not can_see_records(session, principal, key):
         raise PermissionDenied("基础库明细仅向大数据管理局和数据来源部门的数据管理员开放；您可以查看汇总信息",
                                code="records_restricted")
@@ -463,14 +465,13 @@ def sample(session: Session, principal: Principal, key: str, limit: int = 20,
     try:
         where, params = "", []
         if record_key:
-            where, params = "WHERE _k = ?", [record_key.strip().upper()]
+            where, params = "WHERE _k = ?", [record_key.upper()]
         cols = ["_k"] + [c for a in lib.attrs for c in (quote_ident(a.name), quote_ident("_src_" + a.name))]
         rows = con.execute(f"SELECT {', '.join(cols)} FROM read_parquet({_lit(str(path))}) {where} "
                            f"ORDER BY _k LIMIT {int(min(max(limit, 1), 200))}", params).fetchall()
     finally:
         con.close()
     if record_key:
-        masked_key = mask_value(lib.key_attr.mask_kind or "generic", record_key.strip()) or ""
         _ledger(principal, "baselib.lookup", key, {"key": masked_key, "purpose": purpose,
                                                    "result": "found" if rows else "not_found"})
         if not rows:

@@ -24,17 +24,13 @@ from citybase.web.templating import env, render
 
 router = APIRouter(include_in_schema=False)
 
-def _unit(value: str | None) -> str:
-    return unit_label(value)
-
-
 def _num(value: float | None) -> str:
     if value is None:
         return "—"
     return f"{value:.2f}".rstrip("0").rstrip(".") if abs(value) < 1e6 else f"{value:.4g}"
 
 
-env.filters.setdefault("iot_unit", _unit)
+env.filters.setdefault("iot_unit", unit_label)
 env.filters.setdefault("iot_num", _num)
 
 STATE_LABELS = {"online": "在线", "offline": "离线", "alarm": "告警", "never": "未上线", "revoked": "已吊销"}

@@ -359,12 +359,15 @@ def create_resource(session: Session, principal: Principal, data: ResourceIn) ->
     return to_out(res, _org_names(session, res.provider_code))
 
 
-def changes(session: Session, code: str, data: ResourceIn) -> list[str]:
-    """The attributes ``data`` would change on resource ``code`` (after normalising), in name order."""
-    res = _load(session, code)
-    d = normalise(data.model_copy(update={"code": code}))
+def diff(res: Resource, d: ResourceIn) -> list[str]:
+    """The attributes the normalised ``d`` changes on the stored ``res``, in name order."""
     before, after = _comparable(to_out(res, {})), _comparable(d)
     return sorted(k for k, v in after.items() if before.get(k) != v)
+
+
+def changes(session: Session, code: str, data: ResourceIn) -> list[str]:
+    """The attributes ``data`` would change on resource ``code`` (after normalising), in name order."""
+    return diff(_load(session, code), normalise(data.model_copy(update={"code": code})))
 
 
 def update_resource(session: Session, principal: Principal, code: str, data: ResourceIn) -> ResourceOut:
@@ -377,8 +380,8 @@ def update_resource(session: Session, principal: Principal, code: str, data: Res
     _check_provider(principal, res.provider_code)
     _check_provider(principal, data.provider_code)
     d = normalise(data.model_copy(update={"code": code}))
-    before = to_out(res, {})
-    if _comparable(before) == _comparable(d):
+    changed = diff(res, d)
+    if not changed:
         return to_out(res, _org_names(session, res.provider_code))
     if res.status == "submitted":
         raise IllegalTransition("资源正在审核中，不能修改；如需修改请联系大数据局退回", code="under_review")
@@ -386,7 +389,6 @@ def update_resource(session: Session, principal: Principal, code: str, data: Res
         raise IllegalTransition("已发布的资源不能直接修改：请提交变更申请（由大数据局审核后生效），或先撤回再修改",
                                 code="published_readonly")
     identity.get_org(session, d.provider_code)
-    changed = sorted(k for k, v in _comparable(d).items() if _comparable(before).get(k) != v)
     return apply_update(session, principal, res, d, changed)
 
 

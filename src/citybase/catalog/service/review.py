@@ -16,13 +16,13 @@ from citybase.catalog.service.resources import (
     OBJECT_TYPE,
     _check_provider,
     _check_reviewer,
-    _comparable,
     _event,
     _is_admin,
     _load,
     _org_names,
     _touch,
     apply_update,
+    diff,
     is_bureau,
     normalise,
     to_out,
@@ -121,8 +121,7 @@ def request_change(session: Session, principal: Principal, code: str, data: Reso
     if res.status != "published":
         raise IllegalTransition("只有已发布的资源需要变更申请，其他状态的资源可直接修改", code="not_published")
     d = normalise(data.model_copy(update={"code": code}))
-    before, after = _comparable(to_out(res, {})), _comparable(d)
-    changed = sorted(k for k, v in after.items() if before.get(k) != v)
+    changed = diff(res, d)
     pending = pending_change(session, res.id)
     if not changed:
         if pending is not None:

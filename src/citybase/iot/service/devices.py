@@ -149,14 +149,19 @@ def check_code(code: str, profile: Profile) -> None:
                        code="bad_component_code", detail={"code": code, "class": profile.component_class})
 
 
-def device_state(d: Device, active_alarm: bool) -> str:
-    if d.status != "active":
+def _state(status: str, last_seen_ms: int | None, online: bool, active_alarm: bool) -> str:
+    if status != "active":
         return "revoked"
-    if d.last_seen_ms is None:
+    if last_seen_ms is None:
         return "never"
-    if not d.online:  # an offline device is counted offline, even while its 设备离线 alarm is active
+    if not online:  # an offline device is counted offline, even while its 设备离线 alarm is active
         return "offline"
     return "alarm" if active_alarm else "online"
+
+
+def device_state(d: Device, active_alarm: bool) -> str:
+    """revoked, never, offline, alarm or online (an offline device counts as offline, not alarm)."""
+    return _state(d.status, d.last_seen_ms, d.online, active_alarm)
 
 
 def device_out(session: Session, d: Device, profile: Profile | None = None,
@@ -285,15 +290,8 @@ def map_points(session: Session, profile: str | None = None) -> list[dict[str, A
         stmt = stmt.where(Profile.name == profile)
     out = []
     for i, code, name, lon, lat, status, online, seen, label in session.execute(stmt):
-        if status != "active":
-            st = "revoked"
-        elif seen is None:
-            st = "never"
-        elif not online:
-            st = "offline"
-        else:
-            st = "alarm" if i in alarmed else "online"
-        out.append({"value": [lon, lat], "code": code, "name": name, "state": st, "profile": label})
+        out.append({"value": [lon, lat], "code": code, "name": name, "state": _state(status, seen, online, i in alarmed),
+                    "profile": label})
     return out
 
 

@@ -57,13 +57,16 @@ def check_header(header: str) -> str:
     return header
 
 
-def _cell(v: Any) -> Any:
-    """A CSV cell as people read it: 是/否 for booleans, ISO dates, empty for null."""
-    if v is None:
-        return ""
+def _readable(v: Any) -> Any:
+    """A value as people read it in a download: 是/否 for booleans, ISO dates."""
     if isinstance(v, bool):
         return "是" if v else "否"
     return _json_value(v)
+
+
+def _cell(v: Any) -> Any:
+    """A CSV cell: :func:`_readable`, empty for null."""
+    return "" if v is None else _readable(v)
 
 
 def csv_stream(store: Store, encoding: str = "utf-8", header: str = "labels") -> Iterator[bytes]:
@@ -118,7 +121,7 @@ def write_xlsx(store: Store, res: ResourceOut, path: Path) -> None:
         for r in rows:
             if n >= XLSX_MAX_ROWS - 2:
                 break
-            ws.append(["是" if v is True else "否" if v is False else _json_value(v) for v in r])
+            ws.append([_readable(v) for v in r])
             n += 1
     info = wb.create_sheet("说明")
     for line in metadata_lines(res, store):
